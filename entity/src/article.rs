@@ -1,0 +1,31 @@
+//! An article. `status` holds one of `draft`, `scheduled`, `published`, `archived`.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "articles")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt: String,
+    #[sea_orm(column_type = "Text")]
+    pub body_markdown: String,
+    #[sea_orm(column_type = "Text")]
+    pub body_html: String,
+    pub status: String,
+    pub published_at: Option<DateTimeUtc>,
+    pub dateline: Option<String>,
+    pub canonical_url: Option<String>,
+    pub publisher_id: Uuid,
+    pub syndicated_from_id: Option<Uuid>,
+    pub reading_time_minutes: i32,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,20 @@
+//! SeaORM entities for Dispatch, one module per table.
+//!
+//! These are plain data; behaviour (slugs, rendering, queries) lives in the
+//! `dispatch` crate's `content` module.
+
+pub mod article;
+pub mod article_author;
+pub mod article_tag;
+pub mod author;
+pub mod publisher;
+pub mod tag;
+
+pub mod prelude {
+    pub use super::article::Entity as Article;
+    pub use super::article_author::Entity as ArticleAuthor;
+    pub use super::article_tag::Entity as ArticleTag;
+    pub use super::author::Entity as Author;
+    pub use super::publisher::Entity as Publisher;
+    pub use super::tag::Entity as Tag;
+}

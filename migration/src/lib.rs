@@ -1,0 +1,16 @@
+//! Schema migrations for Dispatch. The same migrations run on SQLite and PostgreSQL,
+//! at server start-up and from `dispatch migrate`.
+
+use sea_orm_migration::async_trait::async_trait;
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_content;
+
+pub struct Migrator;
+
+#[async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_content::Migration)]
+    }
+}

@@ -1,0 +1,327 @@
+//! `/api/v1/articles`: news stories.
+
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::authors::Author;
+use super::publishers::{Deleted, Publisher};
+use super::tags::Tag;
+use super::{
+    ApiTags, AppState, CreateError, DeleteError, ListError, ListMeta, ReadError, UpdateError,
+    page_params, require, sees_unpublished,
+};
+use crate::auth::policy::Action;
+use crate::auth::{BearerAuth, MaybeAuth, Viewer};
+use crate::content::articles::{
+    self, ArticleCreate, ArticleUpdate, Filter, Include, Record, Related, Sort, Status,
+    effective_status,
+};
+use crate::content::now;
+
+/// A news story.
+#[derive(Object, Debug, Clone)]
+pub struct Article {
+    pub id: Uuid,
+    /// Unique, URL-safe name; the article can be fetched by it.
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    /// A short summary for lists and previews.
+    pub excerpt: String,
+    /// The body as written, in Markdown.
+    pub body_markdown: String,
+    /// The body rendered to HTML and sanitised: no scripts, no event handlers, no `javascript:` links.
+    pub body_html: String,
+    /// The status a reader sees: a scheduled article whose `published_at` has passed is `published`.
+    pub status: Status,
+    pub published_at: Option<DateTime<Utc>>,
+    /// Where the story was filed from.
+    pub dateline: Option<String>,
+    /// The original URL of a syndicated story.
+    pub canonical_url: Option<String>,
+    /// The publisher carrying the article.
+    pub publisher_id: Uuid,
+    /// For a syndicated story: the publisher that first published it.
+    pub syndicated_from_id: Option<Uuid>,
+    /// The byline, in order.
+    pub author_ids: Vec<Uuid>,
+    /// The topics, in order.
+    pub tag_ids: Vec<Uuid>,
+    pub reading_time_minutes: i32,
+    /// Incremented on every update.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The byline's authors, in order (with `include=authors`).
+    #[oai(skip_serializing_if_is_none)]
+    pub authors: Option<Vec<Author>>,
+    /// The publisher (with `include=publisher`).
+    #[oai(skip_serializing_if_is_none)]
+    pub publisher: Option<Publisher>,
+    /// The original publisher of a syndicated story (with `include=syndicated_from`; absent when not syndicated).
+    #[oai(skip_serializing_if_is_none)]
+    pub syndicated_from: Option<Publisher>,
+    /// The tags, in order (with `include=tags`).
+    #[oai(skip_serializing_if_is_none)]
+    pub tags: Option<Vec<Tag>>,
+}
+
+fn view(record: Record, related: &Related, include: Include, at: DateTime<Utc>) -> Article {
+    let m = record.model;
+    let status = effective_status(&m, at);
+    let authors = include.authors.then(|| {
+        record
+            .author_ids
+            .iter()
+            .filter_map(|id| related.authors.get(id).cloned().map(Author::from))
+            .collect()
+    });
+    let tags = include.tags.then(|| {
+        record
+            .tag_ids
+            .iter()
+            .filter_map(|id| related.tags.get(id).cloned().map(Tag::from))
+            .collect()
+    });
+    let publisher = include
+        .publisher
+        .then(|| {
+            related
+                .publishers
+                .get(&m.publisher_id)
+                .cloned()
+                .map(Publisher::from)
+        })
+        .flatten();
+    let syndicated_from = include
+        .syndicated_from
+        .then(|| {
+            m.syndicated_from_id
+                .and_then(|id| related.publishers.get(&id).cloned().map(Publisher::from))
+        })
+        .flatten();
+    Article {
+        id: m.id,
+        slug: m.slug,
+        title: m.title,
+        subtitle: m.subtitle,
+        excerpt: m.excerpt,
+        body_markdown: m.body_markdown,
+        body_html: m.body_html,
+        status,
+        published_at: m.published_at,
+        dateline: m.dateline,
+        canonical_url: m.canonical_url,
+        publisher_id: m.publisher_id,
+        syndicated_from_id: m.syndicated_from_id,
+        author_ids: record.author_ids,
+        tag_ids: record.tag_ids,
+        reading_time_minutes: m.reading_time_minutes,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        authors,
+        publisher,
+        syndicated_from,
+        tags,
+    }
+}
+
+/// A page of articles.
+#[derive(Object, Debug, Clone)]
+pub struct ArticleList {
+    pub data: Vec<Article>,
+    pub meta: ListMeta,
+}
+
+#[derive(ApiResponse)]
+pub enum ArticleCreated {
+    /// Created; `Location` is its address.
+    #[oai(status = 201)]
+    Created(Json<Article>, #[oai(header = "Location")] String),
+}
+
+pub struct ArticlesApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Articles")]
+impl ArticlesApi {
+    /// List articles
+    ///
+    /// Anonymous readers get published articles whose `published_at` has passed;
+    /// editors and admins get every status. Filters combine with AND.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/articles", method = "get", operation_id = "listArticles")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        auth: MaybeAuth,
+        /// Only this status (as readers see it: a scheduled article whose time has passed is `published`).
+        status: Query<Option<Status>>,
+        /// Only articles carried by this publisher (id or slug).
+        #[oai(validator(max_length = 80))]
+        publisher: Query<Option<String>>,
+        /// Only articles with this author in the byline (id or slug).
+        #[oai(validator(max_length = 80))]
+        author: Query<Option<String>>,
+        /// Only articles with this tag (id or slug).
+        #[oai(validator(max_length = 80))]
+        tag: Query<Option<String>>,
+        /// Words that must all occur (case-insensitively) in the title, subtitle, excerpt or body.
+        #[oai(validator(max_length = 200))]
+        q: Query<Option<String>>,
+        /// Only articles published at or after this time (RFC 3339).
+        published_after: Query<Option<DateTime<Utc>>>,
+        /// Only articles published before this time (RFC 3339).
+        published_before: Query<Option<DateTime<Utc>>>,
+        /// The order: `published_at`, `-published_at` (default, newest first), `title`, `-title`,
+        /// `updated_at`, `-updated_at`. Articles without `published_at` come last.
+        sort: Query<Option<Sort>>,
+        /// Page size, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+        /// The `meta.next_cursor` of the previous page.
+        #[oai(validator(max_length = 1024))]
+        cursor: Query<Option<String>>,
+        /// `true` adds `meta.total`.
+        count: Query<Option<bool>>,
+        /// Related objects to embed, comma-separated: `authors`, `publisher`, `syndicated_from`, `tags`.
+        #[oai(validator(max_length = 100))]
+        include: Query<Option<String>>,
+    ) -> Result<Json<ArticleList>, ListError> {
+        let viewer = Viewer::from_request(req, auth)?;
+        let include = Include::parse(include.0.as_deref())?;
+        let filter = Filter {
+            status: status.0,
+            publisher: publisher.0,
+            author: author.0,
+            tag: tag.0,
+            q: q.0.filter(|q| !q.trim().is_empty()),
+            published_after: published_after.0,
+            published_before: published_before.0,
+            sort: sort.0.unwrap_or_default(),
+        };
+        let params = page_params(limit.0, cursor.0, count.0);
+        let (page, related) = articles::list(
+            &state.db,
+            &filter,
+            &params,
+            include,
+            sees_unpublished(&viewer),
+        )
+        .await?;
+        let at = now();
+        Ok(Json(ArticleList {
+            data: page
+                .items
+                .into_iter()
+                .map(|r| view(r, &related, include, at))
+                .collect(),
+            meta: ListMeta {
+                limit: params.limit,
+                next_cursor: page.next_cursor,
+                total: page.total,
+            },
+        }))
+    }
+
+    /// Get an article
+    ///
+    /// By id or slug. Anonymous readers get it only once it is public; otherwise 404.
+    #[oai(
+        path = "/articles/:id_or_slug",
+        method = "get",
+        operation_id = "getArticle"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        auth: MaybeAuth,
+        /// The article's id or slug.
+        id_or_slug: Path<String>,
+        /// Related objects to embed, comma-separated: `authors`, `publisher`, `syndicated_from`, `tags`.
+        #[oai(validator(max_length = 100))]
+        include: Query<Option<String>>,
+    ) -> Result<Json<Article>, ReadError> {
+        let viewer = Viewer::from_request(req, auth)?;
+        let include = Include::parse(include.0.as_deref())?;
+        let (record, related) =
+            articles::get(&state.db, &id_or_slug.0, include, sees_unpublished(&viewer)).await?;
+        Ok(Json(view(record, &related, include, now())))
+    }
+
+    /// Create an article
+    ///
+    /// Editors and admins. The body is rendered from Markdown and sanitised; the slug is made
+    /// from the title when absent; the excerpt is derived from the body when absent.
+    #[oai(path = "/articles", method = "post", operation_id = "createArticle")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<ArticleCreate>,
+    ) -> Result<ArticleCreated, CreateError> {
+        require(&auth.0, Action::ManageArticles)?;
+        let record = articles::create(&state.db, body.0).await?;
+        let location = format!("/api/v1/articles/{}", record.model.id);
+        Ok(ArticleCreated::Created(
+            Json(view(record, &Related::default(), Include::default(), now())),
+            location,
+        ))
+    }
+
+    /// Update an article
+    ///
+    /// Editors and admins. Only the fields sent change; `author_ids` and `tag_ids` replace the
+    /// whole list. `version` goes up by one.
+    #[oai(
+        path = "/articles/:id_or_slug",
+        method = "patch",
+        operation_id = "updateArticle"
+    )]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// The article's id or slug.
+        id_or_slug: Path<String>,
+        body: Json<ArticleUpdate>,
+    ) -> Result<Json<Article>, UpdateError> {
+        require(&auth.0, Action::ManageArticles)?;
+        let current = articles::find_for_write(&state.db, &id_or_slug.0).await?;
+        let record = articles::update(&state.db, current, body.0).await?;
+        Ok(Json(view(
+            record,
+            &Related::default(),
+            Include::default(),
+            now(),
+        )))
+    }
+
+    /// Delete an article
+    ///
+    /// Editors and admins. Its byline and tags go with it.
+    #[oai(
+        path = "/articles/:id_or_slug",
+        method = "delete",
+        operation_id = "deleteArticle"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// The article's id or slug.
+        id_or_slug: Path<String>,
+    ) -> Result<Deleted, DeleteError> {
+        require(&auth.0, Action::ManageArticles)?;
+        let current = articles::find_for_write(&state.db, &id_or_slug.0).await?;
+        articles::delete(&state.db, current).await?;
+        Ok(Deleted::NoContent)
+    }
+}

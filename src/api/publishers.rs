@@ -1,0 +1,226 @@
+//! `/api/v1/publishers`: news organisations and syndication services.
+
+use chrono::{DateTime, Utc};
+use entity::publisher;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use uuid::Uuid;
+
+use super::{
+    ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
+};
+use crate::auth::BearerAuth;
+use crate::auth::policy::Action;
+use crate::content::taxonomy::{self, PUBLISHER_KEYS, PublisherCreate, PublisherUpdate};
+use crate::error::ApiError;
+
+/// A news organisation or a syndication service.
+#[derive(Object, Debug, Clone)]
+pub struct Publisher {
+    pub id: Uuid,
+    /// Unique, URL-safe name; the publisher can be fetched by it.
+    pub slug: String,
+    pub name: String,
+    /// A short description, shown beside the publisher's stories.
+    pub description: Option<String>,
+    pub website_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<publisher::Model> for Publisher {
+    fn from(m: publisher::Model) -> Self {
+        Self {
+            id: m.id,
+            slug: m.slug,
+            name: m.name,
+            description: m.description,
+            website_url: m.website_url,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// A page of publishers.
+#[derive(Object, Debug, Clone)]
+pub struct PublisherList {
+    pub data: Vec<Publisher>,
+    pub meta: ListMeta,
+}
+
+/// Orders of name-sorted lists.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameSort {
+    #[oai(rename = "name")]
+    Name,
+    #[oai(rename = "-name")]
+    NameDesc,
+}
+
+#[derive(ApiResponse)]
+pub enum PublisherCreated {
+    /// Created; `Location` is its address.
+    #[oai(status = 201)]
+    Created(Json<Publisher>, #[oai(header = "Location")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum Deleted {
+    /// Deleted.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+crate::problem_responses!(
+    /// Errors of a public list.
+    PublicListError {
+        400 BadRequest "A parameter is malformed or out of range (e.g. `limit` above 100, a forged `cursor`).",
+    }
+);
+
+crate::problem_responses!(
+    /// Errors of a public read.
+    PublicReadError {
+        404 NotFound "Nothing has this id or slug.",
+    }
+);
+
+pub struct PublishersApi;
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("No publisher has this id or slug.".into())
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Publishers")]
+impl PublishersApi {
+    /// List publishers
+    ///
+    /// Sorted by name, a keyset page at a time. Public.
+    #[oai(path = "/publishers", method = "get", operation_id = "listPublishers")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        /// `name` (default) or `-name`.
+        sort: Query<Option<NameSort>>,
+        /// Page size, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+        /// The `meta.next_cursor` of the previous page.
+        #[oai(validator(max_length = 1024))]
+        cursor: Query<Option<String>>,
+        /// `true` adds `meta.total`.
+        count: Query<Option<bool>>,
+    ) -> Result<Json<PublisherList>, PublicListError> {
+        let params = page_params(limit.0, cursor.0, count.0);
+        let page = taxonomy::list_by_name(
+            &state.db,
+            <publisher::Entity as sea_orm::EntityTrait>::find(),
+            PUBLISHER_KEYS,
+            sort.0 == Some(NameSort::NameDesc),
+            &params,
+        )
+        .await?;
+        Ok(Json(PublisherList {
+            meta: ListMeta {
+                limit: params.limit,
+                next_cursor: page.next_cursor,
+                total: page.total,
+            },
+            data: page.items.into_iter().map(Publisher::from).collect(),
+        }))
+    }
+
+    /// Get a publisher
+    ///
+    /// By id or slug. Public.
+    #[oai(
+        path = "/publishers/:id_or_slug",
+        method = "get",
+        operation_id = "getPublisher"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        /// The publisher's id or slug.
+        id_or_slug: Path<String>,
+    ) -> Result<Json<Publisher>, PublicReadError> {
+        let found = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(Json(found.into()))
+    }
+
+    /// Create a publisher
+    ///
+    /// Editors and admins.
+    #[oai(
+        path = "/publishers",
+        method = "post",
+        operation_id = "createPublisher"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<PublisherCreate>,
+    ) -> Result<PublisherCreated, CreateError> {
+        require(&auth.0, Action::ManageTaxonomy)?;
+        let created = taxonomy::create_publisher(&state.db, body.0).await?;
+        let location = format!("/api/v1/publishers/{}", created.id);
+        Ok(PublisherCreated::Created(Json(created.into()), location))
+    }
+
+    /// Update a publisher
+    ///
+    /// Editors and admins. Only the fields sent change.
+    #[oai(
+        path = "/publishers/:id_or_slug",
+        method = "patch",
+        operation_id = "updatePublisher"
+    )]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// The publisher's id or slug.
+        id_or_slug: Path<String>,
+        body: Json<PublisherUpdate>,
+    ) -> Result<Json<Publisher>, UpdateError> {
+        require(&auth.0, Action::ManageTaxonomy)?;
+        let current = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(Json(
+            taxonomy::update_publisher(&state.db, current, body.0)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Delete a publisher
+    ///
+    /// Editors and admins. Refused with 409 while articles are carried by or syndicated
+    /// from it; its authors lose their affiliation.
+    #[oai(
+        path = "/publishers/:id_or_slug",
+        method = "delete",
+        operation_id = "deletePublisher"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// The publisher's id or slug.
+        id_or_slug: Path<String>,
+    ) -> Result<Deleted, DeleteError> {
+        require(&auth.0, Action::ManageTaxonomy)?;
+        let current = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
+            .await?
+            .ok_or_else(not_found)?;
+        taxonomy::delete_publisher(&state.db, current).await?;
+        Ok(Deleted::NoContent)
+    }
+}

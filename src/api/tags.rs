@@ -1,0 +1,186 @@
+//! `/api/v1/tags`: topics.
+
+use chrono::{DateTime, Utc};
+use entity::tag;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
+use super::{
+    ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
+};
+use crate::auth::BearerAuth;
+use crate::auth::policy::Action;
+use crate::content::taxonomy::{self, TAG_KEYS, TagCreate, TagUpdate};
+use crate::error::ApiError;
+
+/// A topic.
+#[derive(Object, Debug, Clone)]
+pub struct Tag {
+    pub id: Uuid,
+    /// Unique, URL-safe name; the tag can be fetched by it.
+    pub slug: String,
+    pub name: String,
+    /// What the topic covers.
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<tag::Model> for Tag {
+    fn from(m: tag::Model) -> Self {
+        Self {
+            id: m.id,
+            slug: m.slug,
+            name: m.name,
+            description: m.description,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// A page of tags.
+#[derive(Object, Debug, Clone)]
+pub struct TagList {
+    pub data: Vec<Tag>,
+    pub meta: ListMeta,
+}
+
+#[derive(ApiResponse)]
+pub enum TagCreated {
+    /// Created; `Location` is its address.
+    #[oai(status = 201)]
+    Created(Json<Tag>, #[oai(header = "Location")] String),
+}
+
+pub struct TagsApi;
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("No tag has this id or slug.".into())
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Tags")]
+impl TagsApi {
+    /// List tags
+    ///
+    /// Sorted by name, a keyset page at a time. Public.
+    #[oai(path = "/tags", method = "get", operation_id = "listTags")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        /// `name` (default) or `-name`.
+        sort: Query<Option<NameSort>>,
+        /// Page size, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u64>>,
+        /// The `meta.next_cursor` of the previous page.
+        #[oai(validator(max_length = 1024))]
+        cursor: Query<Option<String>>,
+        /// `true` adds `meta.total`.
+        count: Query<Option<bool>>,
+    ) -> Result<Json<TagList>, PublicListError> {
+        let params = page_params(limit.0, cursor.0, count.0);
+        let page = taxonomy::list_by_name(
+            &state.db,
+            <tag::Entity as sea_orm::EntityTrait>::find(),
+            TAG_KEYS,
+            sort.0 == Some(NameSort::NameDesc),
+            &params,
+        )
+        .await?;
+        Ok(Json(TagList {
+            meta: ListMeta {
+                limit: params.limit,
+                next_cursor: page.next_cursor,
+                total: page.total,
+            },
+            data: page.items.into_iter().map(Tag::from).collect(),
+        }))
+    }
+
+    /// Get a tag
+    ///
+    /// By id or slug. Public.
+    #[oai(path = "/tags/:id_or_slug", method = "get", operation_id = "getTag")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        /// The tag's id or slug.
+        id_or_slug: Path<String>,
+    ) -> Result<Json<Tag>, PublicReadError> {
+        let found = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(Json(found.into()))
+    }
+
+    /// Create a tag
+    ///
+    /// Editors and admins.
+    #[oai(path = "/tags", method = "post", operation_id = "createTag")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<TagCreate>,
+    ) -> Result<TagCreated, CreateError> {
+        require(&auth.0, Action::ManageTaxonomy)?;
+        let created = taxonomy::create_tag(&state.db, body.0).await?;
+        let location = format!("/api/v1/tags/{}", created.id);
+        Ok(TagCreated::Created(Json(created.into()), location))
+    }
+
+    /// Update a tag
+    ///
+    /// Editors and admins. Only the fields sent change.
+    #[oai(
+        path = "/tags/:id_or_slug",
+        method = "patch",
+        operation_id = "updateTag"
+    )]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// The tag's id or slug.
+        id_or_slug: Path<String>,
+        body: Json<TagUpdate>,
+    ) -> Result<Json<Tag>, UpdateError> {
+        require(&auth.0, Action::ManageTaxonomy)?;
+        let current = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(Json(
+            taxonomy::update_tag(&state.db, current, body.0)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Delete a tag
+    ///
+    /// Editors and admins. The tag is removed from the articles that carried it.
+    #[oai(
+        path = "/tags/:id_or_slug",
+        method = "delete",
+        operation_id = "deleteTag"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// The tag's id or slug.
+        id_or_slug: Path<String>,
+    ) -> Result<Deleted, DeleteError> {
+        require(&auth.0, Action::ManageTaxonomy)?;
+        let current = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
+            .await?
+            .ok_or_else(not_found)?;
+        taxonomy::delete_tag(&state.db, current).await?;
+        Ok(Deleted::NoContent)
+    }
+}

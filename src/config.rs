@@ -1,0 +1,247 @@
+//! Configuration from environment variables (and an optional `.env` file).
+//!
+//! | variable | default |
+//! |---|---|
+//! | `DATABASE_URL` | `sqlite://dispatch.db?mode=rwc` |
+//! | `DISPATCH_BIND` | `127.0.0.1:8080` |
+//! | `DISPATCH_JWT_SECRET` | generated once into `dispatch.jwt-secret` beside a SQLite database |
+//! | `DISPATCH_CORS_ORIGINS` | none (comma-separated list, or `*`) |
+//! | `DISPATCH_BODY_LIMIT` | `1048576` bytes |
+//! | `DISPATCH_LOG` | `info` (a `tracing` filter such as `dispatch=debug,info`) |
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://dispatch.db?mode=rwc";
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// A secret string that never shows itself in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+/// Which origins may call the API from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    None,
+    Any,
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub jwt_secret: Option<Secret>,
+    pub cors_origins: CorsOrigins,
+    pub body_limit: usize,
+    pub log: String,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment (after loading `.env`
+    /// if one exists in the working directory).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests can supply their own values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let bind = get("DISPATCH_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string())
+            .parse()
+            .context("DISPATCH_BIND must be an address such as 127.0.0.1:8080")?;
+        let jwt_secret = get("DISPATCH_JWT_SECRET").map(Secret::new);
+        let cors_origins = match get("DISPATCH_CORS_ORIGINS") {
+            None => CorsOrigins::None,
+            Some(v) if v.trim() == "*" => CorsOrigins::Any,
+            Some(v) => CorsOrigins::List(
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            ),
+        };
+        let body_limit = match get("DISPATCH_BODY_LIMIT") {
+            None => 1024 * 1024,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .context("DISPATCH_BODY_LIMIT must be a positive number of bytes")?,
+        };
+        let log = get("DISPATCH_LOG").unwrap_or_else(|| "info".to_string());
+        Ok(Self {
+            database_url,
+            bind,
+            jwt_secret,
+            cors_origins,
+            body_limit,
+            log,
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    /// The file of a SQLite database URL (`None` for PostgreSQL or in-memory SQLite).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.trim_start_matches("//");
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return None;
+        }
+        Some(PathBuf::from(path))
+    }
+
+    /// The JWT signing secret: the configured one, or on a SQLite file database one
+    /// generated once and kept in a 0600 file beside it. Refuses short secrets.
+    pub fn resolve_jwt_secret(&self) -> anyhow::Result<Secret> {
+        if let Some(secret) = &self.jwt_secret {
+            check_secret(secret)?;
+            return Ok(secret.clone());
+        }
+        let Some(db_path) = self.sqlite_path() else {
+            bail!(
+                "DISPATCH_JWT_SECRET is not set. Set it to at least {MIN_SECRET_BYTES} random bytes, \
+                 e.g. DISPATCH_JWT_SECRET=$(openssl rand -base64 48)"
+            );
+        };
+        let file = secret_file_beside(&db_path);
+        if file.exists() {
+            let secret = Secret::new(
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?
+                    .trim()
+                    .to_string(),
+            );
+            check_secret(&secret)
+                .with_context(|| format!("the secret in {} is not usable", file.display()))?;
+            return Ok(secret);
+        }
+        let secret = Secret::new(random_secret()?);
+        write_private_file(&file, secret.expose())?;
+        tracing::info!(file = %file.display(), "generated a JWT signing secret (kept in a 0600 file beside the database)");
+        Ok(secret)
+    }
+}
+
+fn check_secret(secret: &Secret) -> anyhow::Result<()> {
+    if secret.expose().len() < MIN_SECRET_BYTES {
+        bail!(
+            "the JWT secret must be at least {MIN_SECRET_BYTES} bytes long; \
+             make one with: openssl rand -base64 48"
+        );
+    }
+    Ok(())
+}
+
+fn secret_file_beside(db_path: &Path) -> PathBuf {
+    let dir = db_path.parent().unwrap_or_else(|| Path::new(""));
+    dir.join("dispatch.jwt-secret")
+}
+
+fn random_secret() -> anyhow::Result<String> {
+    use base64::Engine;
+    let mut bytes = [0u8; 48];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_are_sqlite_on_localhost() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.sqlite_path().unwrap(), PathBuf::from("dispatch.db"));
+        assert_eq!(c.cors_origins, CorsOrigins::None);
+        assert_eq!(c.body_limit, 1024 * 1024);
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let c = config(&[("DISPATCH_JWT_SECRET", "too-short")]).unwrap();
+        assert!(c.resolve_jwt_secret().is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let c = config(&[("DISPATCH_JWT_SECRET", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t")]).unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn postgres_without_secret_is_refused_with_advice() {
+        let c = config(&[("DATABASE_URL", "postgres://localhost/x")]).unwrap();
+        let err = c.resolve_jwt_secret().unwrap_err().to_string();
+        assert!(err.contains("openssl rand"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_and_body_limit_parse() {
+        let c = config(&[
+            (
+                "DISPATCH_CORS_ORIGINS",
+                "https://a.example, https://b.example/",
+            ),
+            ("DISPATCH_BODY_LIMIT", "2048"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
+        );
+        assert_eq!(c.body_limit, 2048);
+        assert!(config(&[("DISPATCH_BODY_LIMIT", "-1")]).is_err());
+    }
+}

@@ -1,0 +1,1019 @@
+//! Articles: visibility, filtering, keyset listing, relation loading with a fixed
+//! number of statements, and the writes (always in one transaction with the byline
+//! and tags).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{article, article_author, article_tag, author, publisher, tag};
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{Enum, Object};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::markdown;
+use super::page::{Cursor, MAX_LIMIT};
+use super::slug::{self, Key};
+use super::taxonomy::{Page, PageParams};
+use super::{check_not_blank, check_slug, check_url, now, write_error};
+use crate::error::{ApiError, FieldError};
+
+/// An article's publishing status.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename_all = "lowercase")]
+pub enum Status {
+    /// Being written; visible to editors only.
+    Draft,
+    /// Waiting for `published_at`; becomes public by itself when that time passes.
+    Scheduled,
+    /// Public once `published_at` has passed.
+    Published,
+    /// Withdrawn from public lists; visible to editors only.
+    Archived,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Scheduled => "scheduled",
+            Self::Published => "published",
+            Self::Archived => "archived",
+        }
+    }
+
+    fn from_db(s: &str) -> Self {
+        match s {
+            "scheduled" => Self::Scheduled,
+            "published" => Self::Published,
+            "archived" => Self::Archived,
+            _ => Self::Draft,
+        }
+    }
+}
+
+/// The status a reader sees: a scheduled article whose time has come is published,
+/// with no job or request needed to flip it.
+pub fn effective_status(model: &article::Model, at: DateTime<Utc>) -> Status {
+    match Status::from_db(&model.status) {
+        Status::Scheduled if model.published_at.is_some_and(|p| p <= at) => Status::Published,
+        other => other,
+    }
+}
+
+/// The condition for "public at `at`": published or scheduled, with `published_at` passed.
+fn public_at(at: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(article::Column::Status.is_in(["published", "scheduled"]))
+        .add(article::Column::PublishedAt.lte(at))
+}
+
+/// The condition for an effective status.
+fn status_is(status: Status, at: DateTime<Utc>) -> Condition {
+    match status {
+        Status::Published => public_at(at),
+        Status::Scheduled => Condition::all()
+            .add(article::Column::Status.eq("scheduled"))
+            .add(
+                Condition::any()
+                    .add(article::Column::PublishedAt.gt(at))
+                    .add(article::Column::PublishedAt.is_null()),
+            ),
+        other => Condition::all().add(article::Column::Status.eq(other.as_str())),
+    }
+}
+
+/// How a list is ordered.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[oai(rename = "published_at")]
+    PublishedAt,
+    #[default]
+    #[oai(rename = "-published_at")]
+    PublishedAtDesc,
+    #[oai(rename = "title")]
+    Title,
+    #[oai(rename = "-title")]
+    TitleDesc,
+    #[oai(rename = "updated_at")]
+    UpdatedAt,
+    #[oai(rename = "-updated_at")]
+    UpdatedAtDesc,
+}
+
+impl Sort {
+    fn name(self) -> &'static str {
+        match self {
+            Self::PublishedAt => "published_at",
+            Self::PublishedAtDesc => "-published_at",
+            Self::Title => "title",
+            Self::TitleDesc => "-title",
+            Self::UpdatedAt => "updated_at",
+            Self::UpdatedAtDesc => "-updated_at",
+        }
+    }
+    fn column(self) -> article::Column {
+        match self {
+            Self::PublishedAt | Self::PublishedAtDesc => article::Column::PublishedAt,
+            Self::Title | Self::TitleDesc => article::Column::Title,
+            Self::UpdatedAt | Self::UpdatedAtDesc => article::Column::UpdatedAt,
+        }
+    }
+    fn desc(self) -> bool {
+        matches!(
+            self,
+            Self::PublishedAtDesc | Self::TitleDesc | Self::UpdatedAtDesc
+        )
+    }
+    /// The last row's sort value, as carried in a cursor.
+    fn value_of(self, m: &article::Model) -> Option<String> {
+        match self {
+            Self::PublishedAt | Self::PublishedAtDesc => m.published_at.map(|t| t.to_rfc3339()),
+            Self::Title | Self::TitleDesc => Some(m.title.clone()),
+            Self::UpdatedAt | Self::UpdatedAtDesc => Some(m.updated_at.to_rfc3339()),
+        }
+    }
+}
+
+/// Which related objects to embed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Include {
+    pub authors: bool,
+    pub publisher: bool,
+    pub syndicated_from: bool,
+    pub tags: bool,
+}
+
+impl Include {
+    pub const NAMES: &'static str = "authors, publisher, syndicated_from, tags";
+
+    pub fn parse(text: Option<&str>) -> Result<Self, ApiError> {
+        let mut include = Self::default();
+        for part in text
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match part {
+                "authors" => include.authors = true,
+                "publisher" => include.publisher = true,
+                "syndicated_from" => include.syndicated_from = true,
+                "tags" => include.tags = true,
+                other => {
+                    return Err(ApiError::bad_request(
+                        "include",
+                        format!("unknown relation `{other}`; use any of {}", Self::NAMES),
+                    ));
+                }
+            }
+        }
+        Ok(include)
+    }
+}
+
+/// The filters of `GET /articles`.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<Status>,
+    pub publisher: Option<String>,
+    pub author: Option<String>,
+    pub tag: Option<String>,
+    pub q: Option<String>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub published_before: Option<DateTime<Utc>>,
+    pub sort: Sort,
+}
+
+/// An article with its ordered byline and tags.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub model: article::Model,
+    pub author_ids: Vec<Uuid>,
+    pub tag_ids: Vec<Uuid>,
+}
+
+/// Related rows embedded on request, by id.
+#[derive(Debug, Clone, Default)]
+pub struct Related {
+    pub authors: HashMap<Uuid, author::Model>,
+    pub publishers: HashMap<Uuid, publisher::Model>,
+    pub tags: HashMap<Uuid, tag::Model>,
+}
+
+/// Rows whose `column` is in the subquery selecting `key`'s id from `table`.
+fn id_or_slug_in<C: ColumnTrait, T: sea_orm::sea_query::Iden + 'static>(
+    key: &str,
+    table: T,
+    id_col: impl sea_orm::sea_query::IntoIden,
+    slug_col: impl sea_orm::sea_query::IntoIden,
+    column: C,
+) -> Condition {
+    match Key::parse(key) {
+        Key::Id(id) => Condition::all().add(column.eq(id)),
+        Key::Slug(slug) => Condition::all().add(
+            column.in_subquery(
+                Query::select()
+                    .column(id_col)
+                    .from(table)
+                    .and_where(Expr::col(slug_col).eq(slug))
+                    .take(),
+            ),
+        ),
+    }
+}
+
+fn filtered(filter: &Filter, sees_unpublished: bool, at: DateTime<Utc>) -> Select<article::Entity> {
+    let mut query = article::Entity::find();
+    if !sees_unpublished {
+        query = query.filter(public_at(at));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(status_is(status, at));
+    }
+    if let Some(key) = &filter.publisher {
+        query = query.filter(id_or_slug_in(
+            key,
+            publisher::Entity,
+            publisher::Column::Id,
+            publisher::Column::Slug,
+            article::Column::PublisherId,
+        ));
+    }
+    if let Some(key) = &filter.author {
+        let authors = id_or_slug_in(
+            key,
+            author::Entity,
+            author::Column::Id,
+            author::Column::Slug,
+            article_author::Column::AuthorId,
+        );
+        query = query.filter(
+            article::Column::Id.in_subquery(
+                Query::select()
+                    .column(article_author::Column::ArticleId)
+                    .from(article_author::Entity)
+                    .cond_where(authors)
+                    .take(),
+            ),
+        );
+    }
+    if let Some(key) = &filter.tag {
+        let tags = id_or_slug_in(
+            key,
+            tag::Entity,
+            tag::Column::Id,
+            tag::Column::Slug,
+            article_tag::Column::TagId,
+        );
+        query = query.filter(
+            article::Column::Id.in_subquery(
+                Query::select()
+                    .column(article_tag::Column::ArticleId)
+                    .from(article_tag::Entity)
+                    .cond_where(tags)
+                    .take(),
+            ),
+        );
+    }
+    if let Some(q) = &filter.q {
+        query = query.filter(search(q));
+    }
+    if let Some(after) = filter.published_after {
+        query = query.filter(article::Column::PublishedAt.gte(after));
+    }
+    if let Some(before) = filter.published_before {
+        query = query.filter(article::Column::PublishedAt.lt(before));
+    }
+    query
+}
+
+/// Every word of `q` must occur (case-insensitively) in the title, subtitle,
+/// excerpt or body.
+fn search(q: &str) -> Condition {
+    let mut all = Condition::all();
+    for word in q.split_whitespace().take(16) {
+        let escaped = word
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let mut any = Condition::any();
+        for col in [
+            article::Column::Title,
+            article::Column::Subtitle,
+            article::Column::Excerpt,
+            article::Column::BodyMarkdown,
+        ] {
+            any = any.add(
+                Expr::expr(Func::lower(Expr::col(col)))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
+            );
+        }
+        all = all.add(any);
+    }
+    all
+}
+
+/// Rows after the cursor's position, in the sort's order (nulls last either way).
+fn after_cursor(sort: Sort, cursor: &Cursor) -> Result<Condition, ApiError> {
+    let col = sort.column();
+    let id = article::Column::Id;
+    let bad = || {
+        ApiError::bad_request(
+            "cursor",
+            "is not a cursor this API issued for this sort; start again without it",
+        )
+    };
+    let on_published_at = matches!(sort, Sort::PublishedAt | Sort::PublishedAtDesc);
+    let beyond = |v: sea_orm::Value| if sort.desc() { col.lt(v) } else { col.gt(v) };
+    let beyond_id = if sort.desc() {
+        id.lt(cursor.id)
+    } else {
+        id.gt(cursor.id)
+    };
+    let value: Option<sea_orm::Value> = match (&cursor.value, sort) {
+        (None, _) => None,
+        (Some(v), Sort::Title | Sort::TitleDesc) => Some(v.clone().into()),
+        (Some(v), _) => Some(
+            DateTime::parse_from_rfc3339(v)
+                .map_err(|_| bad())?
+                .with_timezone(&Utc)
+                .into(),
+        ),
+    };
+    Ok(match value {
+        Some(v) => {
+            let mut cond = Condition::any()
+                .add(beyond(v.clone()))
+                .add(Condition::all().add(col.eq(v)).add(beyond_id));
+            if on_published_at {
+                cond = cond.add(col.is_null());
+            }
+            cond
+        }
+        None if on_published_at => Condition::all().add(col.is_null()).add(beyond_id),
+        None => return Err(bad()),
+    })
+}
+
+/// One page of articles visible to the reader, with bylines and tags, and the
+/// related rows `include` asks for. At most 7 statements, whatever the page size.
+pub async fn list(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    params: &PageParams,
+    include: Include,
+    sees_unpublished: bool,
+) -> Result<(Page<Record>, Related), ApiError> {
+    let at = now();
+    let base = filtered(filter, sees_unpublished, at);
+    let total = if params.count {
+        Some(base.clone().count(db).await?)
+    } else {
+        None
+    };
+    let sort = filter.sort;
+    let mut query = base;
+    if let Some(text) = &params.cursor {
+        let cursor = Cursor::decode(text, sort.name())?;
+        query = query.filter(after_cursor(sort, &cursor)?);
+    }
+    let order = if sort.desc() { Order::Desc } else { Order::Asc };
+    let limit = params.limit.clamp(1, MAX_LIMIT);
+    let mut models = query
+        .order_by_with_nulls(sort.column(), order.clone(), NullOrdering::Last)
+        .order_by(article::Column::Id, order)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if models.len() as u64 > limit {
+        models.truncate(limit as usize);
+        models.last().map(|last| {
+            Cursor {
+                sort: sort.name().to_string(),
+                value: sort.value_of(last),
+                id: last.id,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    let (items, related) = load_relations(db, models, include).await?;
+    Ok((
+        Page {
+            items,
+            next_cursor,
+            total,
+        },
+        related,
+    ))
+}
+
+/// One article by id or slug, if the reader may see it.
+pub async fn get(
+    db: &DatabaseConnection,
+    key: &str,
+    include: Include,
+    sees_unpublished: bool,
+) -> Result<(Record, Related), ApiError> {
+    let mut query = article::Entity::find()
+        .filter(Key::parse(key).condition(article::Column::Id, article::Column::Slug));
+    if !sees_unpublished {
+        query = query.filter(public_at(now()));
+    }
+    let model = query.one(db).await?.ok_or_else(not_found)?;
+    let (mut items, related) = load_relations(db, vec![model], include).await?;
+    let record = items.pop().ok_or_else(not_found)?;
+    Ok((record, related))
+}
+
+pub fn not_found() -> ApiError {
+    ApiError::NotFound("No article has this id or slug.".to_string())
+}
+
+/// Bylines and tags for `models` (two statements), plus one statement for each
+/// kind of related row `include` asks for.
+async fn load_relations(
+    db: &impl ConnectionTrait,
+    models: Vec<article::Model>,
+    include: Include,
+) -> Result<(Vec<Record>, Related), ApiError> {
+    let mut related = Related::default();
+    if models.is_empty() {
+        return Ok((Vec::new(), related));
+    }
+    let ids: Vec<Uuid> = models.iter().map(|m| m.id).collect();
+    let bylines = article_author::Entity::find()
+        .filter(article_author::Column::ArticleId.is_in(ids.clone()))
+        .order_by_asc(article_author::Column::Position)
+        .all(db)
+        .await?;
+    let tagging = article_tag::Entity::find()
+        .filter(article_tag::Column::ArticleId.is_in(ids))
+        .order_by_asc(article_tag::Column::Position)
+        .all(db)
+        .await?;
+    let mut authors_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for row in &bylines {
+        authors_of
+            .entry(row.article_id)
+            .or_default()
+            .push(row.author_id);
+    }
+    let mut tags_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for row in &tagging {
+        tags_of.entry(row.article_id).or_default().push(row.tag_id);
+    }
+    if include.authors {
+        let wanted: HashSet<Uuid> = bylines.iter().map(|r| r.author_id).collect();
+        if !wanted.is_empty() {
+            related.authors = author::Entity::find()
+                .filter(author::Column::Id.is_in(wanted))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect();
+        }
+    }
+    if include.tags {
+        let wanted: HashSet<Uuid> = tagging.iter().map(|r| r.tag_id).collect();
+        if !wanted.is_empty() {
+            related.tags = tag::Entity::find()
+                .filter(tag::Column::Id.is_in(wanted))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t))
+                .collect();
+        }
+    }
+    if include.publisher || include.syndicated_from {
+        let mut wanted: HashSet<Uuid> = HashSet::new();
+        for m in &models {
+            if include.publisher {
+                wanted.insert(m.publisher_id);
+            }
+            if include.syndicated_from {
+                wanted.extend(m.syndicated_from_id);
+            }
+        }
+        if !wanted.is_empty() {
+            related.publishers = publisher::Entity::find()
+                .filter(publisher::Column::Id.is_in(wanted))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect();
+        }
+    }
+    let records = models
+        .into_iter()
+        .map(|model| Record {
+            author_ids: authors_of.remove(&model.id).unwrap_or_default(),
+            tag_ids: tags_of.remove(&model.id).unwrap_or_default(),
+            model,
+        })
+        .collect();
+    Ok((records, related))
+}
+
+// ---------------------------------------------------------------- writes
+
+/// A new article.
+#[derive(Object, Debug, Clone)]
+pub struct ArticleCreate {
+    /// The headline.
+    #[oai(validator(min_length = 1, max_length = 300))]
+    pub title: String,
+    /// Lower-case ASCII words joined by hyphens; made from the title when absent.
+    #[oai(validator(max_length = 80))]
+    pub slug: Option<String>,
+    /// The standfirst under the headline.
+    #[oai(validator(max_length = 500))]
+    pub subtitle: Option<String>,
+    /// A short summary for lists and previews; derived from the body's first paragraph when absent.
+    #[oai(validator(max_length = 1000))]
+    pub excerpt: Option<String>,
+    /// The body in Markdown. Raw HTML in it is sanitised when rendered to `body_html`.
+    #[oai(default, validator(max_length = 200000))]
+    pub body_markdown: String,
+    /// The publishing status; `draft` when absent.
+    pub status: Option<Status>,
+    /// When the article is (or was, or will be) public. Set to now on publishing when absent;
+    /// required, and in the future, for `scheduled`.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Where the story was filed from, e.g. "LYON".
+    #[oai(validator(max_length = 200))]
+    pub dateline: Option<String>,
+    /// The original URL of a syndicated story (absolute http or https URL).
+    #[oai(validator(max_length = 2048))]
+    pub canonical_url: Option<String>,
+    /// The publisher carrying the article.
+    pub publisher_id: Uuid,
+    /// For a syndicated story: the publisher that first published it.
+    pub syndicated_from_id: Option<Uuid>,
+    /// The byline, in order.
+    #[oai(default, validator(max_items = 20))]
+    pub author_ids: Vec<Uuid>,
+    /// The topics, in order.
+    #[oai(default, validator(max_items = 50))]
+    pub tag_ids: Vec<Uuid>,
+}
+
+/// Changes to an article; absent fields stay as they are, `null` clears an optional one.
+/// `author_ids` and `tag_ids` replace the whole byline or tag list.
+#[derive(Object, Debug, Clone)]
+pub struct ArticleUpdate {
+    #[oai(validator(min_length = 1, max_length = 300))]
+    pub title: MaybeUndefined<String>,
+    #[oai(validator(max_length = 80))]
+    pub slug: MaybeUndefined<String>,
+    #[oai(validator(max_length = 500))]
+    pub subtitle: MaybeUndefined<String>,
+    /// Set to `null` to derive the excerpt from the body again.
+    #[oai(validator(max_length = 1000))]
+    pub excerpt: MaybeUndefined<String>,
+    #[oai(validator(max_length = 200000))]
+    pub body_markdown: MaybeUndefined<String>,
+    pub status: MaybeUndefined<Status>,
+    pub published_at: MaybeUndefined<DateTime<Utc>>,
+    #[oai(validator(max_length = 200))]
+    pub dateline: MaybeUndefined<String>,
+    #[oai(validator(max_length = 2048))]
+    pub canonical_url: MaybeUndefined<String>,
+    pub publisher_id: MaybeUndefined<Uuid>,
+    pub syndicated_from_id: MaybeUndefined<Uuid>,
+    #[oai(validator(max_items = 20))]
+    pub author_ids: MaybeUndefined<Vec<Uuid>>,
+    #[oai(validator(max_items = 50))]
+    pub tag_ids: MaybeUndefined<Vec<Uuid>>,
+}
+
+/// The article's fields after a create or an update, checked as a whole.
+struct Draft {
+    title: String,
+    subtitle: Option<String>,
+    excerpt: Option<String>,
+    body_markdown: String,
+    status: Status,
+    published_at: Option<DateTime<Utc>>,
+    dateline: Option<String>,
+    canonical_url: Option<String>,
+    publisher_id: Uuid,
+    syndicated_from_id: Option<Uuid>,
+}
+
+fn duplicates(field: &str, ids: &[Uuid], errors: &mut Vec<FieldError>) {
+    let mut seen = HashSet::new();
+    if ids.iter().any(|id| !seen.insert(*id)) {
+        errors.push(FieldError::new(field, "must not list the same id twice"));
+    }
+}
+
+/// Checks the rules that span fields, and that every referenced id exists
+/// (three statements at most, whatever the number of ids).
+async fn check(
+    db: &impl ConnectionTrait,
+    draft: &mut Draft,
+    status_changed: bool,
+    author_ids: Option<&[Uuid]>,
+    tag_ids: Option<&[Uuid]>,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    let at = now();
+    check_not_blank("title", &draft.title, errors);
+    check_url("canonical_url", draft.canonical_url.as_deref(), errors);
+    if draft.syndicated_from_id == Some(draft.publisher_id) {
+        errors.push(FieldError::new(
+            "syndicated_from_id",
+            "must name the original publisher, not the one carrying the story",
+        ));
+    }
+    match draft.status {
+        Status::Scheduled if status_changed => match draft.published_at {
+            None => errors.push(FieldError::new(
+                "published_at",
+                "is required to schedule an article",
+            )),
+            Some(t) if t <= at => errors.push(FieldError::new(
+                "published_at",
+                "must be in the future to schedule an article",
+            )),
+            Some(_) => {}
+        },
+        Status::Published if draft.published_at.is_none() => draft.published_at = Some(at),
+        _ => {}
+    }
+    if let Some(ids) = author_ids {
+        duplicates("author_ids", ids, errors);
+    }
+    if let Some(ids) = tag_ids {
+        duplicates("tag_ids", ids, errors);
+    }
+
+    let mut publishers = vec![draft.publisher_id];
+    publishers.extend(draft.syndicated_from_id);
+    let found: HashSet<Uuid> = publisher::Entity::find()
+        .select_only()
+        .column(publisher::Column::Id)
+        .filter(publisher::Column::Id.is_in(publishers))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    if !found.contains(&draft.publisher_id) {
+        errors.push(FieldError::new("publisher_id", "no publisher has this id"));
+    }
+    if let Some(id) = draft.syndicated_from_id
+        && !found.contains(&id)
+    {
+        errors.push(FieldError::new(
+            "syndicated_from_id",
+            "no publisher has this id",
+        ));
+    }
+    if let Some(ids) = author_ids.filter(|ids| !ids.is_empty()) {
+        let found: HashSet<Uuid> = author::Entity::find()
+            .select_only()
+            .column(author::Column::Id)
+            .filter(author::Column::Id.is_in(ids.to_vec()))
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        missing("author_ids", "author", ids, &found, errors);
+    }
+    if let Some(ids) = tag_ids.filter(|ids| !ids.is_empty()) {
+        let found: HashSet<Uuid> = tag::Entity::find()
+            .select_only()
+            .column(tag::Column::Id)
+            .filter(tag::Column::Id.is_in(ids.to_vec()))
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        missing("tag_ids", "tag", ids, &found, errors);
+    }
+    Ok(())
+}
+
+fn missing(
+    field: &str,
+    what: &str,
+    ids: &[Uuid],
+    found: &HashSet<Uuid>,
+    errors: &mut Vec<FieldError>,
+) {
+    let unknown: Vec<String> = ids
+        .iter()
+        .filter(|id| !found.contains(id))
+        .map(Uuid::to_string)
+        .collect();
+    if !unknown.is_empty() {
+        errors.push(FieldError::new(
+            field,
+            format!("no {what} has the id {}", unknown.join(", ")),
+        ));
+    }
+}
+
+async fn article_slug(
+    db: &impl ConnectionTrait,
+    given: Option<&str>,
+    title: &str,
+    except: Option<Uuid>,
+) -> Result<String, ApiError> {
+    if let Some(given) = given {
+        let mut taken = article::Entity::find().filter(article::Column::Slug.eq(given));
+        if let Some(id) = except {
+            taken = taken.filter(article::Column::Id.ne(id));
+        }
+        if taken.count(db).await? > 0 {
+            return Err(ApiError::conflict("slug", "is already taken"));
+        }
+        return Ok(given.to_string());
+    }
+    let mut base = slug::slugify(title);
+    if base.is_empty() || Uuid::parse_str(&base).is_ok() {
+        base = "untitled".to_string();
+    }
+    Ok(slug::free::<article::Entity, _>(
+        db,
+        article::Column::Slug,
+        article::Column::Id,
+        &base,
+        except,
+    )
+    .await?)
+}
+
+async fn replace_byline_and_tags(
+    txn: &impl ConnectionTrait,
+    article_id: Uuid,
+    author_ids: Option<&[Uuid]>,
+    tag_ids: Option<&[Uuid]>,
+) -> Result<(), sea_orm::DbErr> {
+    if let Some(ids) = author_ids {
+        article_author::Entity::delete_many()
+            .filter(article_author::Column::ArticleId.eq(article_id))
+            .exec(txn)
+            .await?;
+        if !ids.is_empty() {
+            article_author::Entity::insert_many(ids.iter().enumerate().map(|(i, id)| {
+                article_author::ActiveModel {
+                    article_id: Set(article_id),
+                    author_id: Set(*id),
+                    position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+                }
+            }))
+            .exec(txn)
+            .await?;
+        }
+    }
+    if let Some(ids) = tag_ids {
+        article_tag::Entity::delete_many()
+            .filter(article_tag::Column::ArticleId.eq(article_id))
+            .exec(txn)
+            .await?;
+        if !ids.is_empty() {
+            article_tag::Entity::insert_many(ids.iter().enumerate().map(|(i, id)| {
+                article_tag::ActiveModel {
+                    article_id: Set(article_id),
+                    tag_id: Set(*id),
+                    position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+                }
+            }))
+            .exec(txn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+const FK_REFS: Option<(u16, &str, &str)> = Some((
+    422,
+    "author_ids",
+    "a referenced publisher, author or tag no longer exists",
+));
+
+pub async fn create(db: &DatabaseConnection, input: ArticleCreate) -> Result<Record, ApiError> {
+    let mut errors = Vec::new();
+    check_slug(input.slug.as_deref(), &mut errors);
+    let mut draft = Draft {
+        title: input.title.trim().to_string(),
+        subtitle: input.subtitle,
+        excerpt: input.excerpt,
+        body_markdown: input.body_markdown,
+        status: input.status.unwrap_or(Status::Draft),
+        published_at: input.published_at,
+        dateline: input.dateline,
+        canonical_url: input.canonical_url,
+        publisher_id: input.publisher_id,
+        syndicated_from_id: input.syndicated_from_id,
+    };
+    check(
+        db,
+        &mut draft,
+        true,
+        Some(&input.author_ids),
+        Some(&input.tag_ids),
+        &mut errors,
+    )
+    .await?;
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let slug = article_slug(db, input.slug.as_deref(), &draft.title, None).await?;
+    let at = now();
+    let id = Uuid::now_v7();
+    let model = article::ActiveModel {
+        id: Set(id),
+        slug: Set(slug),
+        body_html: Set(markdown::render(&draft.body_markdown)),
+        excerpt: Set(draft
+            .excerpt
+            .clone()
+            .unwrap_or_else(|| markdown::excerpt(&draft.body_markdown))),
+        reading_time_minutes: Set(markdown::reading_time_minutes(&draft.body_markdown)),
+        title: Set(draft.title),
+        subtitle: Set(draft.subtitle),
+        body_markdown: Set(draft.body_markdown),
+        status: Set(draft.status.as_str().to_string()),
+        published_at: Set(draft.published_at),
+        dateline: Set(draft.dateline),
+        canonical_url: Set(draft.canonical_url),
+        publisher_id: Set(draft.publisher_id),
+        syndicated_from_id: Set(draft.syndicated_from_id),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let txn = db.begin().await?;
+    let model = model
+        .insert(&txn)
+        .await
+        .map_err(|e| write_error(e, "slug", FK_REFS))?;
+    replace_byline_and_tags(&txn, id, Some(&input.author_ids), Some(&input.tag_ids))
+        .await
+        .map_err(|e| write_error(e, "author_ids", FK_REFS))?;
+    txn.commit().await?;
+    Ok(Record {
+        model,
+        author_ids: input.author_ids,
+        tag_ids: input.tag_ids,
+    })
+}
+
+/// Finds an article for a write (every status), by id or slug.
+pub async fn find_for_write(
+    db: &DatabaseConnection,
+    key: &str,
+) -> Result<article::Model, ApiError> {
+    article::Entity::find()
+        .filter(Key::parse(key).condition(article::Column::Id, article::Column::Slug))
+        .one(db)
+        .await?
+        .ok_or_else(not_found)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    current: article::Model,
+    input: ArticleUpdate,
+) -> Result<Record, ApiError> {
+    let mut errors = Vec::new();
+    for (field, is_null) in [
+        ("title", input.title.is_null()),
+        ("slug", input.slug.is_null()),
+        ("body_markdown", input.body_markdown.is_null()),
+        ("status", input.status.is_null()),
+        ("publisher_id", input.publisher_id.is_null()),
+        ("author_ids", input.author_ids.is_null()),
+        ("tag_ids", input.tag_ids.is_null()),
+    ] {
+        if is_null {
+            errors.push(FieldError::new(field, "must not be null"));
+        }
+    }
+    check_slug(input.slug.value().map(String::as_str), &mut errors);
+    let pick = |new: &MaybeUndefined<String>, old: &Option<String>| match new {
+        MaybeUndefined::Undefined => old.clone(),
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(v) => Some(v.clone()),
+    };
+    let old_status = Status::from_db(&current.status);
+    let status = input.status.value().copied().unwrap_or(old_status);
+    let mut draft = Draft {
+        title: input
+            .title
+            .value()
+            .map(|t| t.trim().to_string())
+            .unwrap_or_else(|| current.title.clone()),
+        subtitle: pick(&input.subtitle, &current.subtitle),
+        excerpt: match &input.excerpt {
+            MaybeUndefined::Undefined => Some(current.excerpt.clone()),
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(v) => Some(v.clone()),
+        },
+        body_markdown: input
+            .body_markdown
+            .value()
+            .cloned()
+            .unwrap_or_else(|| current.body_markdown.clone()),
+        status,
+        published_at: match &input.published_at {
+            MaybeUndefined::Undefined => current.published_at,
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(v) => Some(*v),
+        },
+        dateline: pick(&input.dateline, &current.dateline),
+        canonical_url: pick(&input.canonical_url, &current.canonical_url),
+        publisher_id: input
+            .publisher_id
+            .value()
+            .copied()
+            .unwrap_or(current.publisher_id),
+        syndicated_from_id: match &input.syndicated_from_id {
+            MaybeUndefined::Undefined => current.syndicated_from_id,
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(v) => Some(*v),
+        },
+    };
+    // A body change without a new excerpt re-derives an excerpt that was derived before.
+    let excerpt_was_derived = current.excerpt == markdown::excerpt(&current.body_markdown);
+    if input.excerpt.is_undefined() && input.body_markdown.value().is_some() && excerpt_was_derived
+    {
+        draft.excerpt = None;
+    }
+    let status_changed = status != old_status || !input.published_at.is_undefined();
+    let author_ids = input.author_ids.value().map(Vec::as_slice);
+    let tag_ids = input.tag_ids.value().map(Vec::as_slice);
+    check(
+        db,
+        &mut draft,
+        status_changed,
+        author_ids,
+        tag_ids,
+        &mut errors,
+    )
+    .await?;
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let id = current.id;
+    let version = current.version;
+    let mut model = current.into_active_model();
+    if let Some(slug) = input.slug.value() {
+        model.slug = Set(article_slug(db, Some(slug), "", Some(id)).await?);
+    }
+    if input.body_markdown.value().is_some() {
+        model.body_html = Set(markdown::render(&draft.body_markdown));
+        model.reading_time_minutes = Set(markdown::reading_time_minutes(&draft.body_markdown));
+    }
+    model.excerpt = Set(draft
+        .excerpt
+        .clone()
+        .unwrap_or_else(|| markdown::excerpt(&draft.body_markdown)));
+    model.title = Set(draft.title);
+    model.subtitle = Set(draft.subtitle);
+    model.body_markdown = Set(draft.body_markdown);
+    model.status = Set(draft.status.as_str().to_string());
+    model.published_at = Set(draft.published_at);
+    model.dateline = Set(draft.dateline);
+    model.canonical_url = Set(draft.canonical_url);
+    model.publisher_id = Set(draft.publisher_id);
+    model.syndicated_from_id = Set(draft.syndicated_from_id);
+    model.version = Set(version.saturating_add(1));
+    model.updated_at = Set(now());
+
+    let txn = db.begin().await?;
+    let model = model
+        .update(&txn)
+        .await
+        .map_err(|e| write_error(e, "slug", FK_REFS))?;
+    replace_byline_and_tags(&txn, id, author_ids, tag_ids)
+        .await
+        .map_err(|e| write_error(e, "author_ids", FK_REFS))?;
+    txn.commit().await?;
+    let (mut records, _) = load_relations(db, vec![model], Include::default()).await?;
+    records.pop().ok_or_else(not_found)
+}
+
+pub async fn delete(db: &DatabaseConnection, current: article::Model) -> Result<(), ApiError> {
+    // The byline and tag rows go with it (ON DELETE CASCADE).
+    article::Entity::delete_by_id(current.id).exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! The newsroom domain: slugs, statuses, Markdown, and the queries and mutations
+//! behind every endpoint. Handlers stay thin; SQL and transactions live here.
+
+pub mod articles;
+pub mod markdown;
+pub mod page;
+pub mod slug;
+pub mod taxonomy;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{DbErr, SqlErr};
+
+use crate::error::ApiError;
+
+/// Now, at the microsecond precision both databases store.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Maps a write's database error: a unique violation becomes a 409 naming `field`,
+/// a foreign-key violation a 409/422 with `fk_message`; anything else is a 500.
+pub fn write_error(err: DbErr, field: &str, fk: Option<(u16, &str, &str)>) -> ApiError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(field, "is already taken"),
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => match fk {
+            Some((409, fk_field, message)) => ApiError::conflict(fk_field, message),
+            Some((_, fk_field, message)) => ApiError::unprocessable(fk_field, message),
+            None => ApiError::from(err),
+        },
+        _ => ApiError::from(err),
+    }
+}
+
+/// Checks an optional absolute http(s) URL given by a client.
+pub fn check_url(field: &str, url: Option<&str>, errors: &mut Vec<crate::error::FieldError>) {
+    let Some(url) = url else { return };
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > "https://".len()
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        errors.push(crate::error::FieldError::new(
+            field,
+            "must be an absolute http:// or https:// URL",
+        ));
+    }
+}
+
+/// Checks that a required text is not blank.
+pub fn check_not_blank(field: &str, text: &str, errors: &mut Vec<crate::error::FieldError>) {
+    if text.trim().is_empty() {
+        errors.push(crate::error::FieldError::new(field, "must not be blank"));
+    }
+}
+
+/// Checks a client slug if one was given.
+pub fn check_slug(slug: Option<&str>, errors: &mut Vec<crate::error::FieldError>) {
+    if let Some(s) = slug
+        && let Err(reason) = slug::check(s)
+    {
+        errors.push(crate::error::FieldError::new("slug", reason));
+    }
+}

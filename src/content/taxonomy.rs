@@ -1,0 +1,560 @@
+//! Publishers, authors and tags: the resources articles point at.
+//!
+//! All three are listed by name with keyset pagination and fetched by id or slug
+//! through the same generic helpers; their writes differ only in their fields.
+
+use entity::{author, publisher, tag};
+use poem_openapi::Object;
+use poem_openapi::types::MaybeUndefined;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+use uuid::Uuid;
+
+use super::page::{Cursor, MAX_LIMIT};
+use super::slug::{self, Key};
+use super::{check_not_blank, check_slug, check_url, now, write_error};
+use crate::error::{ApiError, FieldError};
+
+/// What a list request asked for.
+#[derive(Debug, Clone, Default)]
+pub struct PageParams {
+    pub limit: u64,
+    pub cursor: Option<String>,
+    pub count: bool,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+    pub total: Option<u64>,
+}
+
+/// A row listed by name.
+pub trait Named {
+    fn id(&self) -> Uuid;
+    fn name(&self) -> &str;
+}
+
+macro_rules! named {
+    ($($m:path),+) => {$(
+        impl Named for $m {
+            fn id(&self) -> Uuid { self.id }
+            fn name(&self) -> &str { &self.name }
+        }
+    )+};
+}
+named!(publisher::Model, author::Model, tag::Model);
+
+/// Lists `base` by name (descending when `desc`), one keyset page at a time.
+pub async fn list_by_name<E>(
+    db: &DatabaseConnection,
+    base: Select<E>,
+    (id_col, name_col): (E::Column, E::Column),
+    desc: bool,
+    params: &PageParams,
+) -> Result<Page<E::Model>, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Named + Sync,
+{
+    let sort = if desc { "-name" } else { "name" };
+    let total = if params.count {
+        Some(base.clone().count(db).await?)
+    } else {
+        None
+    };
+    let mut query = base;
+    if let Some(text) = &params.cursor {
+        let cursor = Cursor::decode(text, sort)?;
+        let value = cursor.value.unwrap_or_default();
+        let (after_name, after_id) = if desc {
+            (name_col.lt(value.clone()), id_col.lt(cursor.id))
+        } else {
+            (name_col.gt(value.clone()), id_col.gt(cursor.id))
+        };
+        query = query.filter(
+            Condition::any()
+                .add(after_name)
+                .add(Condition::all().add(name_col.eq(value)).add(after_id)),
+        );
+    }
+    let order = if desc { Order::Desc } else { Order::Asc };
+    let limit = params.limit.clamp(1, MAX_LIMIT);
+    let mut items = query
+        .order_by(name_col, order.clone())
+        .order_by(id_col, order)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if items.len() as u64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|last| {
+            Cursor {
+                sort: sort.to_string(),
+                value: Some(last.name().to_string()),
+                id: last.id(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        next_cursor,
+        total,
+    })
+}
+
+/// Finds one row of `E` by id or slug.
+pub async fn find<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    (id_col, slug_col): (E::Column, E::Column),
+    key: &str,
+) -> Result<Option<E::Model>, ApiError> {
+    Ok(E::find()
+        .filter(Key::parse(key).condition(id_col, slug_col))
+        .one(db)
+        .await?)
+}
+
+/// The slug for a new or renamed row: the client's own (refused with 409 if taken
+/// by another row), or one made from `name` with a free collision suffix.
+async fn choose_slug<E>(
+    db: &impl ConnectionTrait,
+    (id_col, slug_col): (E::Column, E::Column),
+    given: Option<&str>,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<String, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    if let Some(given) = given {
+        let mut taken = E::find().filter(slug_col.eq(given));
+        if let Some(id) = except {
+            taken = taken.filter(id_col.ne(id));
+        }
+        if taken.count(db).await? > 0 {
+            return Err(ApiError::conflict("slug", "is already taken"));
+        }
+        return Ok(given.to_string());
+    }
+    let mut base = slug::slugify(name);
+    if base.is_empty() || Uuid::parse_str(&base).is_ok() {
+        base = "untitled".to_string();
+    }
+    Ok(slug::free::<E, _>(db, slug_col, id_col, &base, except).await?)
+}
+
+fn not_null<T>(field: &str, value: &MaybeUndefined<T>, errors: &mut Vec<FieldError>) {
+    if value.is_null() {
+        errors.push(FieldError::new(field, "must not be null"));
+    }
+}
+
+fn finish(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(errors))
+    }
+}
+
+// ---------------------------------------------------------------- publishers
+
+pub const PUBLISHER_KEYS: (publisher::Column, publisher::Column) =
+    (publisher::Column::Id, publisher::Column::Slug);
+
+/// A new publisher.
+#[derive(Object, Debug, Clone)]
+pub struct PublisherCreate {
+    /// The organisation's name, e.g. "The Harbor City Ledger".
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: String,
+    /// Lower-case ASCII words joined by hyphens; made from the name when absent.
+    #[oai(validator(max_length = 80))]
+    pub slug: Option<String>,
+    /// A short description of the publisher, shown beside its stories.
+    #[oai(validator(max_length = 5000))]
+    pub description: Option<String>,
+    /// The publisher's website (absolute http or https URL).
+    #[oai(validator(max_length = 2048))]
+    pub website_url: Option<String>,
+}
+
+/// Changes to a publisher; absent fields stay as they are, `null` clears an optional one.
+#[derive(Object, Debug, Clone)]
+pub struct PublisherUpdate {
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: MaybeUndefined<String>,
+    #[oai(validator(max_length = 80))]
+    pub slug: MaybeUndefined<String>,
+    #[oai(validator(max_length = 5000))]
+    pub description: MaybeUndefined<String>,
+    #[oai(validator(max_length = 2048))]
+    pub website_url: MaybeUndefined<String>,
+}
+
+pub async fn create_publisher(
+    db: &DatabaseConnection,
+    input: PublisherCreate,
+) -> Result<publisher::Model, ApiError> {
+    let mut errors = Vec::new();
+    check_not_blank("name", &input.name, &mut errors);
+    check_slug(input.slug.as_deref(), &mut errors);
+    check_url("website_url", input.website_url.as_deref(), &mut errors);
+    finish(errors)?;
+    let slug = choose_slug::<publisher::Entity>(
+        db,
+        PUBLISHER_KEYS,
+        input.slug.as_deref(),
+        &input.name,
+        None,
+    )
+    .await?;
+    let at = now();
+    publisher::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug),
+        name: Set(input.name.trim().to_string()),
+        description: Set(input.description),
+        website_url: Set(input.website_url),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| write_error(e, "slug", None))
+}
+
+pub async fn update_publisher(
+    db: &DatabaseConnection,
+    current: publisher::Model,
+    input: PublisherUpdate,
+) -> Result<publisher::Model, ApiError> {
+    let mut errors = Vec::new();
+    not_null("name", &input.name, &mut errors);
+    not_null("slug", &input.slug, &mut errors);
+    if let Some(name) = input.name.value() {
+        check_not_blank("name", name, &mut errors);
+    }
+    check_slug(input.slug.value().map(String::as_str), &mut errors);
+    check_url(
+        "website_url",
+        input.website_url.value().map(String::as_str),
+        &mut errors,
+    );
+    finish(errors)?;
+    let id = current.id;
+    let mut model = current.into_active_model();
+    if let Some(slug) = input.slug.value() {
+        let slug =
+            choose_slug::<publisher::Entity>(db, PUBLISHER_KEYS, Some(slug), "", Some(id)).await?;
+        model.slug = Set(slug);
+    }
+    if let Some(name) = input.name.value() {
+        model.name = Set(name.trim().to_string());
+    }
+    if !input.description.is_undefined() {
+        model.description = Set(input.description.take());
+    }
+    if !input.website_url.is_undefined() {
+        model.website_url = Set(input.website_url.take());
+    }
+    model.updated_at = Set(now());
+    model
+        .update(db)
+        .await
+        .map_err(|e| write_error(e, "slug", None))
+}
+
+pub async fn delete_publisher(
+    db: &DatabaseConnection,
+    current: publisher::Model,
+) -> Result<(), ApiError> {
+    current.delete(db).await.map_err(|e| {
+        write_error(
+            e,
+            "id",
+            Some((
+                409,
+                "id",
+                "the publisher still has articles; move or delete them first",
+            )),
+        )
+    })?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- authors
+
+pub const AUTHOR_KEYS: (author::Column, author::Column) =
+    (author::Column::Id, author::Column::Slug);
+
+/// A new author (a byline; it may exist without a user account).
+#[derive(Object, Debug, Clone)]
+pub struct AuthorCreate {
+    /// The name as printed in bylines.
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: String,
+    /// Lower-case ASCII words joined by hyphens; made from the name when absent.
+    #[oai(validator(max_length = 80))]
+    pub slug: Option<String>,
+    /// A short biography.
+    #[oai(validator(max_length = 5000))]
+    pub bio: Option<String>,
+    /// A portrait (absolute http or https URL).
+    #[oai(validator(max_length = 2048))]
+    pub avatar_url: Option<String>,
+    /// The publisher the author works for, if any.
+    pub publisher_id: Option<Uuid>,
+}
+
+/// Changes to an author; absent fields stay as they are, `null` clears an optional one.
+#[derive(Object, Debug, Clone)]
+pub struct AuthorUpdate {
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: MaybeUndefined<String>,
+    #[oai(validator(max_length = 80))]
+    pub slug: MaybeUndefined<String>,
+    #[oai(validator(max_length = 5000))]
+    pub bio: MaybeUndefined<String>,
+    #[oai(validator(max_length = 2048))]
+    pub avatar_url: MaybeUndefined<String>,
+    pub publisher_id: MaybeUndefined<Uuid>,
+}
+
+async fn check_publisher_exists(
+    db: &impl ConnectionTrait,
+    field: &str,
+    id: Option<Uuid>,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    if let Some(id) = id
+        && publisher::Entity::find_by_id(id).count(db).await? == 0
+    {
+        errors.push(FieldError::new(field, "no publisher has this id"));
+    }
+    Ok(())
+}
+
+pub async fn create_author(
+    db: &DatabaseConnection,
+    input: AuthorCreate,
+) -> Result<author::Model, ApiError> {
+    let mut errors = Vec::new();
+    check_not_blank("name", &input.name, &mut errors);
+    check_slug(input.slug.as_deref(), &mut errors);
+    check_url("avatar_url", input.avatar_url.as_deref(), &mut errors);
+    check_publisher_exists(db, "publisher_id", input.publisher_id, &mut errors).await?;
+    finish(errors)?;
+    let slug =
+        choose_slug::<author::Entity>(db, AUTHOR_KEYS, input.slug.as_deref(), &input.name, None)
+            .await?;
+    let at = now();
+    author::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug),
+        name: Set(input.name.trim().to_string()),
+        bio: Set(input.bio),
+        avatar_url: Set(input.avatar_url),
+        publisher_id: Set(input.publisher_id),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| {
+        write_error(
+            e,
+            "slug",
+            Some((422, "publisher_id", "no publisher has this id")),
+        )
+    })
+}
+
+pub async fn update_author(
+    db: &DatabaseConnection,
+    current: author::Model,
+    input: AuthorUpdate,
+) -> Result<author::Model, ApiError> {
+    let mut errors = Vec::new();
+    not_null("name", &input.name, &mut errors);
+    not_null("slug", &input.slug, &mut errors);
+    if let Some(name) = input.name.value() {
+        check_not_blank("name", name, &mut errors);
+    }
+    check_slug(input.slug.value().map(String::as_str), &mut errors);
+    check_url(
+        "avatar_url",
+        input.avatar_url.value().map(String::as_str),
+        &mut errors,
+    );
+    check_publisher_exists(
+        db,
+        "publisher_id",
+        input.publisher_id.value().copied(),
+        &mut errors,
+    )
+    .await?;
+    finish(errors)?;
+    let id = current.id;
+    let mut model = current.into_active_model();
+    if let Some(slug) = input.slug.value() {
+        model.slug =
+            Set(choose_slug::<author::Entity>(db, AUTHOR_KEYS, Some(slug), "", Some(id)).await?);
+    }
+    if let Some(name) = input.name.value() {
+        model.name = Set(name.trim().to_string());
+    }
+    if !input.bio.is_undefined() {
+        model.bio = Set(input.bio.take());
+    }
+    if !input.avatar_url.is_undefined() {
+        model.avatar_url = Set(input.avatar_url.take());
+    }
+    if !input.publisher_id.is_undefined() {
+        model.publisher_id = Set(input.publisher_id.take());
+    }
+    model.updated_at = Set(now());
+    model.update(db).await.map_err(|e| {
+        write_error(
+            e,
+            "slug",
+            Some((422, "publisher_id", "no publisher has this id")),
+        )
+    })
+}
+
+pub async fn delete_author(
+    db: &DatabaseConnection,
+    current: author::Model,
+) -> Result<(), ApiError> {
+    current.delete(db).await.map_err(|e| {
+        write_error(
+            e,
+            "id",
+            Some((
+                409,
+                "id",
+                "the author is still in the byline of articles; remove them first",
+            )),
+        )
+    })?;
+    Ok(())
+}
+
+/// Authors, optionally only those of one publisher (by id or slug).
+pub fn authors_query(publisher_key: Option<&str>) -> Select<author::Entity> {
+    let mut query = author::Entity::find();
+    if let Some(key) = publisher_key {
+        query = match Key::parse(key) {
+            Key::Id(id) => query.filter(author::Column::PublisherId.eq(id)),
+            Key::Slug(slug) => query.filter(
+                author::Column::PublisherId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(publisher::Column::Id)
+                        .from(publisher::Entity)
+                        .and_where(Expr::col(publisher::Column::Slug).eq(slug))
+                        .take(),
+                ),
+            ),
+        };
+    }
+    query
+}
+
+// ---------------------------------------------------------------- tags
+
+pub const TAG_KEYS: (tag::Column, tag::Column) = (tag::Column::Id, tag::Column::Slug);
+
+/// A new tag (a topic).
+#[derive(Object, Debug, Clone)]
+pub struct TagCreate {
+    /// The topic's name, e.g. "Local politics".
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: String,
+    /// Lower-case ASCII words joined by hyphens; made from the name when absent.
+    #[oai(validator(max_length = 80))]
+    pub slug: Option<String>,
+    /// What the topic covers.
+    #[oai(validator(max_length = 5000))]
+    pub description: Option<String>,
+}
+
+/// Changes to a tag; absent fields stay as they are, `null` clears an optional one.
+#[derive(Object, Debug, Clone)]
+pub struct TagUpdate {
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: MaybeUndefined<String>,
+    #[oai(validator(max_length = 80))]
+    pub slug: MaybeUndefined<String>,
+    #[oai(validator(max_length = 5000))]
+    pub description: MaybeUndefined<String>,
+}
+
+pub async fn create_tag(db: &DatabaseConnection, input: TagCreate) -> Result<tag::Model, ApiError> {
+    let mut errors = Vec::new();
+    check_not_blank("name", &input.name, &mut errors);
+    check_slug(input.slug.as_deref(), &mut errors);
+    finish(errors)?;
+    let slug =
+        choose_slug::<tag::Entity>(db, TAG_KEYS, input.slug.as_deref(), &input.name, None).await?;
+    let at = now();
+    tag::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug),
+        name: Set(input.name.trim().to_string()),
+        description: Set(input.description),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| write_error(e, "slug", None))
+}
+
+pub async fn update_tag(
+    db: &DatabaseConnection,
+    current: tag::Model,
+    input: TagUpdate,
+) -> Result<tag::Model, ApiError> {
+    let mut errors = Vec::new();
+    not_null("name", &input.name, &mut errors);
+    not_null("slug", &input.slug, &mut errors);
+    if let Some(name) = input.name.value() {
+        check_not_blank("name", name, &mut errors);
+    }
+    check_slug(input.slug.value().map(String::as_str), &mut errors);
+    finish(errors)?;
+    let id = current.id;
+    let mut model = current.into_active_model();
+    if let Some(slug) = input.slug.value() {
+        model.slug = Set(choose_slug::<tag::Entity>(db, TAG_KEYS, Some(slug), "", Some(id)).await?);
+    }
+    if let Some(name) = input.name.value() {
+        model.name = Set(name.trim().to_string());
+    }
+    if !input.description.is_undefined() {
+        model.description = Set(input.description.take());
+    }
+    model.updated_at = Set(now());
+    model
+        .update(db)
+        .await
+        .map_err(|e| write_error(e, "slug", None))
+}
+
+pub async fn delete_tag(db: &DatabaseConnection, current: tag::Model) -> Result<(), ApiError> {
+    // Tags cascade: deleting a topic removes it from the articles that carried it.
+    current.delete(db).await?;
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! One error type for the whole API, mapped to RFC 9457 problem+json in one place.
+//!
+//! Handlers return [`ApiError`] (through the per-operation response enums made by
+//! [`problem_responses!`]), and [`problem_middleware`] turns every other error
+//! poem produces (unknown route, wrong method, unparsable parameters or body,
+//! oversized body) into the same problem+json shape, so a client only ever has
+//! to understand one error format.
+
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::Object;
+use serde::Serialize;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem description.
+#[derive(Object, Debug, Clone, Serialize, PartialEq)]
+pub struct Problem {
+    /// A URI reference identifying the kind of problem, e.g. `urn:dispatch:problem:not-found`.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem (the HTTP reason phrase).
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for a human.
+    pub detail: String,
+    /// The individual fields that were at fault, when the problem is about input.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// One field of the input and what is wrong with it.
+#[derive(Object, Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name, as in the request (`title`, `author_ids`, `limit`, …).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything that can go wrong while serving a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// 400: the request cannot be parsed or breaks the schema.
+    BadRequest(String, Vec<FieldError>),
+    /// 401: no token, or a token that is not valid.
+    Unauthorized(String),
+    /// 403: authenticated, but the role does not allow this.
+    Forbidden(String),
+    /// 404: nothing at this address (or not visible to this reader).
+    NotFound(String),
+    /// 409: a unique field is already taken, or the resource is still referenced.
+    Conflict(String, Vec<FieldError>),
+    /// 413: the body is larger than the configured limit.
+    PayloadTooLarge(String),
+    /// 422: well-formed input that breaks a rule.
+    Unprocessable(String, Vec<FieldError>),
+    /// 500: a fault on our side; the cause is logged, never sent.
+    Internal,
+}
+
+impl ApiError {
+    pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::BadRequest(
+            format!("`{field}`: {message}"),
+            vec![FieldError::new(field, message)],
+        )
+    }
+
+    pub fn unprocessable(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Unprocessable(
+            format!("`{field}`: {message}"),
+            vec![FieldError::new(field, message)],
+        )
+    }
+
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Conflict(
+            format!("`{field}`: {message}"),
+            vec![FieldError::new(field, message)],
+        )
+    }
+
+    /// The 422 for several fields at once (all problems of one request are reported together).
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("`{}`: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::Unprocessable(detail, errors)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(..) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(..) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (detail, errors) = match self {
+            Self::BadRequest(d, e) | Self::Conflict(d, e) | Self::Unprocessable(d, e) => {
+                (d.clone(), (!e.is_empty()).then(|| e.clone()))
+            }
+            Self::Unauthorized(d) | Self::Forbidden(d) | Self::NotFound(d) => (d.clone(), None),
+            Self::PayloadTooLarge(d) => (d.clone(), None),
+            Self::Internal => (
+                "An unexpected error occurred; it has been logged.".to_string(),
+                None,
+            ),
+        };
+        problem_for(status, detail, errors)
+    }
+}
+
+/// The problem type URI for a status code.
+fn problem_kind(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "urn:dispatch:problem:bad-request",
+        401 => "urn:dispatch:problem:unauthorized",
+        403 => "urn:dispatch:problem:forbidden",
+        404 => "urn:dispatch:problem:not-found",
+        405 => "urn:dispatch:problem:method-not-allowed",
+        409 => "urn:dispatch:problem:conflict",
+        413 => "urn:dispatch:problem:payload-too-large",
+        415 => "urn:dispatch:problem:unsupported-media-type",
+        422 => "urn:dispatch:problem:validation",
+        _ if status.is_server_error() => "urn:dispatch:problem:internal",
+        _ => "about:blank",
+    }
+}
+
+pub fn problem_for(status: StatusCode, detail: String, errors: Option<Vec<FieldError>>) -> Problem {
+    Problem {
+        kind: problem_kind(status).to_string(),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail,
+        errors,
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        // The database's own text stays in the log; the client gets a plain 500.
+        tracing::error!(error = %err, "database error");
+        Self::Internal
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status(), self.problem().detail)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Declares an `ApiResponse` enum documenting exactly the error statuses an
+/// operation can return, each with a problem+json body, plus the conversion
+/// from [`ApiError`]. 500 is always included.
+#[macro_export]
+macro_rules! problem_responses {
+    ($(#[$meta:meta])* $name:ident { $($status:literal $variant:ident $doc:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(poem_openapi::ApiResponse, Debug)]
+        pub enum $name {
+            $(
+                #[doc = $doc]
+                #[oai(status = $status, content_type = "application/problem+json")]
+                $variant(poem_openapi::payload::Json<$crate::error::Problem>),
+            )+
+            /// An unexpected error on the server; the cause is logged, never returned.
+            #[oai(status = 500, content_type = "application/problem+json")]
+            Internal(poem_openapi::payload::Json<$crate::error::Problem>),
+        }
+
+        impl From<$crate::error::ApiError> for $name {
+            fn from(err: $crate::error::ApiError) -> Self {
+                let problem = err.problem();
+                match problem.status {
+                    $($status => Self::$variant(poem_openapi::payload::Json(problem)),)+
+                    500 => Self::Internal(poem_openapi::payload::Json(problem)),
+                    other => {
+                        tracing::error!(status = other, detail = %problem.detail, "undocumented error status");
+                        Self::Internal(poem_openapi::payload::Json($crate::error::ApiError::Internal.problem()))
+                    }
+                }
+            }
+        }
+
+        impl From<sea_orm::DbErr> for $name {
+            fn from(err: sea_orm::DbErr) -> Self {
+                $crate::error::ApiError::from(err).into()
+            }
+        }
+    };
+}
+
+/// Renders a problem as a response.
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    with_www_authenticate(
+        Response::builder()
+            .status(status)
+            .content_type(PROBLEM_JSON)
+            .body(body),
+    )
+}
+
+/// Turns poem-openapi's parse messages into a detail and, where the message names
+/// one, the field at fault.
+fn describe_poem_error(status: StatusCode, message: &str) -> (String, Option<Vec<FieldError>>) {
+    if status == StatusCode::NOT_FOUND {
+        return ("No resource exists at this address.".to_string(), None);
+    }
+    if status == StatusCode::UNAUTHORIZED && message == "authorization error" {
+        return (
+            "A bearer access token is required: send `Authorization: Bearer <token>`.".to_string(),
+            None,
+        );
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        return (
+            "This method is not allowed on this resource.".to_string(),
+            None,
+        );
+    }
+    let field = backticked_after(message, "field `")
+        .or_else(|| backticked_after(message, "parameter `"))
+        .or_else(|| backticked_after(message, "path `"));
+    let detail = message.to_string();
+    match field {
+        Some(field) if status == StatusCode::BAD_REQUEST => {
+            let errors = vec![FieldError::new(field, detail.clone())];
+            (detail, Some(errors))
+        }
+        _ => (detail, None),
+    }
+}
+
+fn backticked_after(message: &str, marker: &str) -> Option<String> {
+    let start = message.find(marker)? + marker.len();
+    let rest = &message[start..];
+    let end = rest.find('`')?;
+    Some(rest[..end].to_string())
+}
+
+/// Middleware: every error leaving the app is problem+json, and every 401 carries
+/// `WWW-Authenticate: Bearer`.
+pub async fn problem_middleware<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    // An `Err` from poem-openapi may wrap one of our own problem responses, so both
+    // arms are reduced to a response first and then inspected the same way.
+    let resp = match next.call(req).await {
+        Ok(resp) => resp.into_response(),
+        Err(err) => err.into_response(),
+    };
+    let status = resp.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return Ok(resp);
+    }
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return Ok(with_www_authenticate(resp));
+    }
+    let text = resp.into_body().into_string().await.unwrap_or_default();
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(%status, error = %text, "request failed");
+        return Ok(problem_response(&ApiError::Internal.problem()));
+    }
+    if status.is_server_error() {
+        let detail = status
+            .canonical_reason()
+            .unwrap_or("Server error")
+            .to_string();
+        return Ok(problem_response(&problem_for(status, detail, None)));
+    }
+    let (detail, errors) = describe_poem_error(status, &text);
+    Ok(problem_response(&problem_for(status, detail, errors)))
+}
+
+fn with_www_authenticate(mut resp: Response) -> Response {
+    if resp.status() == StatusCode::UNAUTHORIZED {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_is_extracted_from_poem_openapi_messages() {
+        let (_, errors) = describe_poem_error(
+            StatusCode::BAD_REQUEST,
+            "parse request payload error: failed to parse \"ArticleCreate\": field `title` verification failed. minLength(1)",
+        );
+        assert_eq!(errors.unwrap()[0].field, "title");
+        let (_, errors) = describe_poem_error(
+            StatusCode::BAD_REQUEST,
+            "failed to parse parameter `limit`: verification failed. maximum(100, exclusive: false)",
+        );
+        assert_eq!(errors.unwrap()[0].field, "limit");
+    }
+
+    #[test]
+    fn internal_errors_never_carry_their_cause() {
+        let p = ApiError::Internal.problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("database"));
+    }
+}

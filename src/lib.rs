@@ -1,0 +1,14 @@
+//! Dispatch: a headless CMS for newsrooms.
+//!
+//! `main.rs` only calls [`cli::run`]; everything else is here so that the
+//! integration tests can start the real application in-process.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod error;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,174 @@
+//! `dispatch seed --demo`: a small newsroom written for this project (two outlets
+//! and one syndication service, six authors, eight tags, twenty articles with
+//! drafts, scheduled and archived ones among them), loaded through the same
+//! domain functions the API uses.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail};
+use chrono::Duration;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::content::articles::{self, ArticleCreate, Status};
+use crate::content::{now, taxonomy};
+
+const DEMO: &str = include_str!("seed/demo.json");
+
+#[derive(Deserialize)]
+struct Demo {
+    publishers: Vec<DemoPublisher>,
+    authors: Vec<DemoAuthor>,
+    tags: Vec<DemoTag>,
+    articles: Vec<DemoArticle>,
+}
+
+#[derive(Deserialize)]
+struct DemoPublisher {
+    slug: String,
+    name: String,
+    description: Option<String>,
+    website_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DemoAuthor {
+    slug: String,
+    name: String,
+    bio: Option<String>,
+    avatar_url: Option<String>,
+    publisher: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DemoTag {
+    slug: String,
+    name: String,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DemoArticle {
+    slug: String,
+    title: String,
+    subtitle: Option<String>,
+    excerpt: Option<String>,
+    body_markdown: String,
+    status: String,
+    published_offset_hours: Option<i64>,
+    dateline: Option<String>,
+    canonical_url: Option<String>,
+    publisher: String,
+    syndicated_from: Option<String>,
+    authors: Vec<String>,
+    tags: Vec<String>,
+}
+
+fn lookup(map: &HashMap<String, Uuid>, slug: &str, what: &str) -> anyhow::Result<Uuid> {
+    map.get(slug)
+        .copied()
+        .with_context(|| format!("demo data names an unknown {what} `{slug}`"))
+}
+
+/// Loads the demo newsroom into an empty database. Returns the number of articles.
+pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
+    if entity::publisher::Entity::find().count(db).await? > 0 {
+        bail!(
+            "the database already has publishers; the demo newsroom is only loaded into an empty database"
+        );
+    }
+    let demo: Demo = serde_json::from_str(DEMO).context("demo data is not valid")?;
+    let fail = |e: crate::error::ApiError| anyhow::anyhow!("{e}");
+
+    let mut publishers = HashMap::new();
+    for p in demo.publishers {
+        let created = taxonomy::create_publisher(
+            db,
+            taxonomy::PublisherCreate {
+                name: p.name,
+                slug: Some(p.slug.clone()),
+                description: p.description,
+                website_url: p.website_url,
+            },
+        )
+        .await
+        .map_err(fail)?;
+        publishers.insert(p.slug, created.id);
+    }
+    let mut authors = HashMap::new();
+    for a in demo.authors {
+        let publisher_id = a
+            .publisher
+            .as_deref()
+            .map(|s| lookup(&publishers, s, "publisher"))
+            .transpose()?;
+        let created = taxonomy::create_author(
+            db,
+            taxonomy::AuthorCreate {
+                name: a.name,
+                slug: Some(a.slug.clone()),
+                bio: a.bio,
+                avatar_url: a.avatar_url,
+                publisher_id,
+            },
+        )
+        .await
+        .map_err(fail)?;
+        authors.insert(a.slug, created.id);
+    }
+    let mut tags = HashMap::new();
+    for t in demo.tags {
+        let created = taxonomy::create_tag(
+            db,
+            taxonomy::TagCreate {
+                name: t.name,
+                slug: Some(t.slug.clone()),
+                description: t.description,
+            },
+        )
+        .await
+        .map_err(fail)?;
+        tags.insert(t.slug, created.id);
+    }
+    let at = now();
+    let count = demo.articles.len();
+    for a in demo.articles {
+        let status = match a.status.as_str() {
+            "draft" => Status::Draft,
+            "scheduled" => Status::Scheduled,
+            "published" => Status::Published,
+            "archived" => Status::Archived,
+            other => bail!("demo article `{}` has an unknown status `{other}`", a.slug),
+        };
+        let input = ArticleCreate {
+            title: a.title,
+            slug: Some(a.slug),
+            subtitle: a.subtitle,
+            excerpt: a.excerpt,
+            body_markdown: a.body_markdown,
+            status: Some(status),
+            published_at: a.published_offset_hours.map(|h| at + Duration::hours(h)),
+            dateline: a.dateline,
+            canonical_url: a.canonical_url,
+            publisher_id: lookup(&publishers, &a.publisher, "publisher")?,
+            syndicated_from_id: a
+                .syndicated_from
+                .as_deref()
+                .map(|s| lookup(&publishers, s, "publisher"))
+                .transpose()?,
+            author_ids: a
+                .authors
+                .iter()
+                .map(|s| lookup(&authors, s, "author"))
+                .collect::<anyhow::Result<_>>()?,
+            tag_ids: a
+                .tags
+                .iter()
+                .map(|s| lookup(&tags, s, "tag"))
+                .collect::<anyhow::Result<_>>()?,
+        };
+        articles::create(db, input).await.map_err(fail)?;
+    }
+    Ok(count)
+}

@@ -1,0 +1,171 @@
+//! Building and running the application: database connection, migrations, the
+//! route tree with its middleware, and the listener.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::Cors;
+use poem::web::Redirect;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, handler};
+use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::api::{self, AppState};
+use crate::auth::TokenKeys;
+use crate::config::{Config, CorsOrigins};
+use crate::error::{ApiError, problem_middleware, problem_response};
+
+/// Connects to `url` (SQLite or PostgreSQL). SQLite gets WAL, a busy timeout and
+/// foreign keys; statement logging stays off so parameters never reach the log.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    } else {
+        opts.max_connections(16);
+    }
+    Ok(Database::connect(opts).await?)
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+#[handler]
+fn root() -> Redirect {
+    Redirect::see_other("/docs")
+}
+
+/// Reads the whole body up front so that any body over `limit` is refused with 413,
+/// whether it announces its length or arrives chunked.
+async fn limit_body<E: Endpoint>(
+    next: Arc<E>,
+    mut req: Request,
+    limit: usize,
+) -> poem::Result<Response> {
+    let too_large = || {
+        problem_response(
+            &ApiError::PayloadTooLarge(format!(
+                "The request body is larger than the limit of {limit} bytes."
+            ))
+            .problem(),
+        )
+    };
+    let announced = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Ok(too_large());
+    }
+    let body = req.take_body();
+    if !body.is_empty() {
+        match body.into_bytes_limit(limit).await {
+            Ok(bytes) => req.set_body(bytes),
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
+            Err(err) => {
+                return Ok(problem_response(
+                    &ApiError::BadRequest(
+                        format!("The request body could not be read: {err}"),
+                        vec![],
+                    )
+                    .problem(),
+                ));
+            }
+        }
+    }
+    Ok(next.call(req).await?.into_response())
+}
+
+fn cors(origins: &CorsOrigins) -> Option<Cors> {
+    let cors = Cors::new()
+        .allow_methods(["GET", "POST", "PATCH", "DELETE", "OPTIONS"])
+        .allow_headers(["authorization", "content-type", "if-match", "if-none-match"])
+        .expose_headers(["location", "etag", "www-authenticate", "retry-after"])
+        .max_age(600);
+    match origins {
+        CorsOrigins::None => None,
+        CorsOrigins::Any => Some(cors),
+        CorsOrigins::List(list) => Some(cors.allow_origins(list.iter().map(String::as_str))),
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
+    let service = api::service();
+    let docs = service.swagger_ui();
+    let spec_json = service.spec_endpoint();
+    let spec_yaml = service.spec_endpoint_yaml();
+    let keys = state.keys.clone();
+    let limit = config.body_limit;
+    let cors = cors(&config.cors_origins);
+    Route::new()
+        .nest("/docs", docs)
+        .at("/openapi.json", spec_json)
+        .at("/openapi.yaml", spec_yaml)
+        .at("/", root)
+        .nest("/", service)
+        .data(state)
+        .data(keys)
+        .around(move |ep, req| limit_body(ep, req, limit))
+        .around(|ep, req| problem_middleware(ep, req))
+        .with_if(cors.is_some(), cors.unwrap_or_default())
+        .with(poem::middleware::Tracing)
+}
+
+/// A bound, ready-to-run server; tests build it on port 0 and read back the port.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    state: AppState,
+    config: Config,
+}
+
+impl Application {
+    /// Binds the listener. The database must already be connected and migrated.
+    pub async fn build(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let secret = config.resolve_jwt_secret()?;
+        let state = AppState {
+            db,
+            keys: Arc::new(TokenKeys::new(&secret)),
+        };
+        let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
+        Ok(Self {
+            acceptor,
+            state,
+            config,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+            .unwrap_or_default()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let app = app(self.state, &self.config);
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+                Some(Duration::from_secs(10)),
+            )
+            .await
+    }
+}
