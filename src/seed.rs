@@ -86,10 +86,10 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
         let created = taxonomy::create_publisher(
             db,
             taxonomy::PublisherCreate {
-                name: p.name,
-                slug: Some(p.slug.clone()),
-                description: p.description,
-                website_url: p.website_url,
+                name: p.name.into(),
+                slug: Some(p.slug.clone().into()),
+                description: p.description.map(Into::into),
+                website_url: p.website_url.map(Into::into),
             },
         )
         .await
@@ -106,10 +106,10 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
         let created = taxonomy::create_author(
             db,
             taxonomy::AuthorCreate {
-                name: a.name,
-                slug: Some(a.slug.clone()),
-                bio: a.bio,
-                avatar_url: a.avatar_url,
+                name: a.name.into(),
+                slug: Some(a.slug.clone().into()),
+                bio: a.bio.map(Into::into),
+                avatar_url: a.avatar_url.map(Into::into),
                 publisher_id,
             },
         )
@@ -122,9 +122,9 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
         let created = taxonomy::create_tag(
             db,
             taxonomy::TagCreate {
-                name: t.name,
-                slug: Some(t.slug.clone()),
-                description: t.description,
+                name: t.name.into(),
+                slug: Some(t.slug.clone().into()),
+                description: t.description.map(Into::into),
             },
         )
         .await
@@ -142,15 +142,15 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
             other => bail!("demo article `{}` has an unknown status `{other}`", a.slug),
         };
         let input = ArticleCreate {
-            title: a.title,
-            slug: Some(a.slug),
-            subtitle: a.subtitle,
-            excerpt: a.excerpt,
-            body_markdown: a.body_markdown,
+            title: a.title.into(),
+            slug: Some(a.slug.into()),
+            subtitle: a.subtitle.map(Into::into),
+            excerpt: a.excerpt.map(Into::into),
+            body_markdown: a.body_markdown.into(),
             status: Some(status),
             published_at: a.published_offset_hours.map(|h| at + Duration::hours(h)),
-            dateline: a.dateline,
-            canonical_url: a.canonical_url,
+            dateline: a.dateline.map(Into::into),
+            canonical_url: a.canonical_url.map(Into::into),
             publisher_id: lookup(&publishers, &a.publisher, "publisher")?,
             syndicated_from_id: a
                 .syndicated_from

@@ -8,7 +8,7 @@ use migration::{Migrator, MigratorTrait};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::Cors;
 use poem::web::Redirect;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, handler};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
@@ -42,9 +42,13 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[handler]
-fn root() -> Redirect {
-    Redirect::see_other("/docs")
+/// `/` sends a browser to Swagger UI. (A route at `/` would be shadowed by the
+/// API service nested there, so this is a thin middleware instead.)
+async fn root_to_docs<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+    if req.uri().path() == "/" && req.method() == poem::http::Method::GET {
+        return Ok(Redirect::see_other("/docs").into_response());
+    }
+    Ok(next.call(req).await?.into_response())
 }
 
 /// Reads the whole body up front so that any body over `limit` is refused with 413,
@@ -115,12 +119,12 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .nest("/docs", docs)
         .at("/openapi.json", spec_json)
         .at("/openapi.yaml", spec_yaml)
-        .at("/", root)
         .nest("/", service)
         .data(state)
         .data(keys)
+        .around(root_to_docs)
         .around(move |ep, req| limit_body(ep, req, limit))
-        .around(|ep, req| problem_middleware(ep, req))
+        .around(problem_middleware)
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(poem::middleware::Tracing)
 }

@@ -10,6 +10,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub slug: String,
     pub title: String,
+    /// `title` folded to lower-case ASCII: the sort key, the same on every backend.
+    pub title_key: String,
     pub subtitle: Option<String>,
     pub excerpt: String,
     #[sea_orm(column_type = "Text")]

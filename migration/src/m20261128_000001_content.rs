@@ -13,6 +13,7 @@ enum Publishers {
     Id,
     Slug,
     Name,
+    NameKey,
     Description,
     WebsiteUrl,
     CreatedAt,
@@ -25,6 +26,7 @@ enum Authors {
     Id,
     Slug,
     Name,
+    NameKey,
     Bio,
     AvatarUrl,
     PublisherId,
@@ -38,6 +40,7 @@ enum Tags {
     Id,
     Slug,
     Name,
+    NameKey,
     Description,
     CreatedAt,
     UpdatedAt,
@@ -49,6 +52,7 @@ enum Articles {
     Id,
     Slug,
     Title,
+    TitleKey,
     Subtitle,
     Excerpt,
     BodyMarkdown,
@@ -119,6 +123,11 @@ impl MigrationTrait for Migration {
                     .col(id(Publishers::Id))
                     .col(slug(Publishers::Slug))
                     .col(ColumnDef::new(Publishers::Name).string_len(200).not_null())
+                    .col(
+                        ColumnDef::new(Publishers::NameKey)
+                            .string_len(200)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Publishers::Description).text().null())
                     .col(
                         ColumnDef::new(Publishers::WebsiteUrl)
@@ -134,7 +143,7 @@ impl MigrationTrait for Migration {
             .create_index(index(
                 "idx_publishers_name",
                 Publishers::Table,
-                &["name", "id"],
+                &["name_key", "id"],
             ))
             .await?;
 
@@ -145,6 +154,7 @@ impl MigrationTrait for Migration {
                     .col(id(Authors::Id))
                     .col(slug(Authors::Slug))
                     .col(ColumnDef::new(Authors::Name).string_len(200).not_null())
+                    .col(ColumnDef::new(Authors::NameKey).string_len(200).not_null())
                     .col(ColumnDef::new(Authors::Bio).text().null())
                     .col(ColumnDef::new(Authors::AvatarUrl).string_len(2048).null())
                     .col(ColumnDef::new(Authors::PublisherId).uuid().null())
@@ -161,13 +171,17 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("idx_authors_name", Authors::Table, &["name", "id"]))
+            .create_index(index(
+                "idx_authors_name",
+                Authors::Table,
+                &["name_key", "id"],
+            ))
             .await?;
         manager
             .create_index(index(
                 "idx_authors_publisher",
                 Authors::Table,
-                &["publisher_id", "name", "id"],
+                &["publisher_id", "name_key", "id"],
             ))
             .await?;
 
@@ -178,6 +192,7 @@ impl MigrationTrait for Migration {
                     .col(id(Tags::Id))
                     .col(slug(Tags::Slug))
                     .col(ColumnDef::new(Tags::Name).string_len(200).not_null())
+                    .col(ColumnDef::new(Tags::NameKey).string_len(200).not_null())
                     .col(ColumnDef::new(Tags::Description).text().null())
                     .col(timestamp(Tags::CreatedAt))
                     .col(timestamp(Tags::UpdatedAt))
@@ -185,7 +200,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("idx_tags_name", Tags::Table, &["name", "id"]))
+            .create_index(index("idx_tags_name", Tags::Table, &["name_key", "id"]))
             .await?;
 
         manager
@@ -195,6 +210,11 @@ impl MigrationTrait for Migration {
                     .col(id(Articles::Id))
                     .col(slug(Articles::Slug))
                     .col(ColumnDef::new(Articles::Title).string_len(300).not_null())
+                    .col(
+                        ColumnDef::new(Articles::TitleKey)
+                            .string_len(300)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Articles::Subtitle).string_len(500).null())
                     .col(ColumnDef::new(Articles::Excerpt).text().not_null())
                     .col(ColumnDef::new(Articles::BodyMarkdown).text().not_null())
@@ -246,7 +266,7 @@ impl MigrationTrait for Migration {
             .await?;
         for (name, cols) in [
             ("idx_articles_published_at", &["published_at", "id"][..]),
-            ("idx_articles_title", &["title", "id"]),
+            ("idx_articles_title", &["title_key", "id"]),
             ("idx_articles_updated_at", &["updated_at", "id"]),
             (
                 "idx_articles_status_published_at",

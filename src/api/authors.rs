@@ -14,7 +14,7 @@ use super::{
 };
 use crate::auth::BearerAuth;
 use crate::auth::policy::Action;
-use crate::content::taxonomy::{self, AUTHOR_KEYS, AuthorCreate, AuthorUpdate};
+use crate::content::taxonomy::{self, AUTHOR_KEYS, AUTHOR_SORT, AuthorCreate, AuthorUpdate};
 use crate::error::ApiError;
 
 /// A byline. An author may exist without a user account.
@@ -95,7 +95,7 @@ impl AuthorsApi {
         let page = taxonomy::list_by_name(
             &state.db,
             taxonomy::authors_query(publisher.0.as_deref()),
-            AUTHOR_KEYS,
+            AUTHOR_SORT,
             sort.0 == Some(NameSort::NameDesc),
             &params,
         )

@@ -13,7 +13,9 @@ use super::{
 };
 use crate::auth::BearerAuth;
 use crate::auth::policy::Action;
-use crate::content::taxonomy::{self, PUBLISHER_KEYS, PublisherCreate, PublisherUpdate};
+use crate::content::taxonomy::{
+    self, PUBLISHER_KEYS, PUBLISHER_SORT, PublisherCreate, PublisherUpdate,
+};
 use crate::error::ApiError;
 
 /// A news organisation or a syndication service.
@@ -118,7 +120,7 @@ impl PublishersApi {
         let page = taxonomy::list_by_name(
             &state.db,
             <publisher::Entity as sea_orm::EntityTrait>::find(),
-            PUBLISHER_KEYS,
+            PUBLISHER_SORT,
             sort.0 == Some(NameSort::NameDesc),
             &params,
         )

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::auth::BearerAuth;
 use crate::auth::policy::Action;
-use crate::content::taxonomy::{self, TAG_KEYS, TagCreate, TagUpdate};
+use crate::content::taxonomy::{self, TAG_KEYS, TAG_SORT, TagCreate, TagUpdate};
 use crate::error::ApiError;
 
 /// A topic.
@@ -87,7 +87,7 @@ impl TagsApi {
         let page = taxonomy::list_by_name(
             &state.db,
             <tag::Entity as sea_orm::EntityTrait>::find(),
-            TAG_KEYS,
+            TAG_SORT,
             sort.0 == Some(NameSort::NameDesc),
             &params,
         )

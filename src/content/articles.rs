@@ -20,7 +20,8 @@ use super::markdown;
 use super::page::{Cursor, MAX_LIMIT};
 use super::slug::{self, Key};
 use super::taxonomy::{Page, PageParams};
-use super::{check_not_blank, check_slug, check_url, now, write_error};
+use super::text::Text;
+use super::{check_not_blank, check_slug, check_url, now, sort_key, write_error};
 use crate::error::{ApiError, FieldError};
 
 /// An article's publishing status.
@@ -120,7 +121,7 @@ impl Sort {
     fn column(self) -> article::Column {
         match self {
             Self::PublishedAt | Self::PublishedAtDesc => article::Column::PublishedAt,
-            Self::Title | Self::TitleDesc => article::Column::Title,
+            Self::Title | Self::TitleDesc => article::Column::TitleKey,
             Self::UpdatedAt | Self::UpdatedAtDesc => article::Column::UpdatedAt,
         }
     }
@@ -134,7 +135,7 @@ impl Sort {
     fn value_of(self, m: &article::Model) -> Option<String> {
         match self {
             Self::PublishedAt | Self::PublishedAtDesc => m.published_at.map(|t| t.to_rfc3339()),
-            Self::Title | Self::TitleDesc => Some(m.title.clone()),
+            Self::Title | Self::TitleDesc => Some(m.title_key.clone()),
             Self::UpdatedAt | Self::UpdatedAtDesc => Some(m.updated_at.to_rfc3339()),
         }
     }
@@ -531,22 +532,23 @@ async fn load_relations(
 
 /// A new article.
 #[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
 pub struct ArticleCreate {
     /// The headline.
     #[oai(validator(min_length = 1, max_length = 300))]
-    pub title: String,
+    pub title: Text,
     /// Lower-case ASCII words joined by hyphens; made from the title when absent.
     #[oai(validator(max_length = 80))]
-    pub slug: Option<String>,
+    pub slug: Option<Text>,
     /// The standfirst under the headline.
     #[oai(validator(max_length = 500))]
-    pub subtitle: Option<String>,
+    pub subtitle: Option<Text>,
     /// A short summary for lists and previews; derived from the body's first paragraph when absent.
     #[oai(validator(max_length = 1000))]
-    pub excerpt: Option<String>,
+    pub excerpt: Option<Text>,
     /// The body in Markdown. Raw HTML in it is sanitised when rendered to `body_html`.
     #[oai(default, validator(max_length = 200000))]
-    pub body_markdown: String,
+    pub body_markdown: Text,
     /// The publishing status; `draft` when absent.
     pub status: Option<Status>,
     /// When the article is (or was, or will be) public. Set to now on publishing when absent;
@@ -554,10 +556,10 @@ pub struct ArticleCreate {
     pub published_at: Option<DateTime<Utc>>,
     /// Where the story was filed from, e.g. "LYON".
     #[oai(validator(max_length = 200))]
-    pub dateline: Option<String>,
+    pub dateline: Option<Text>,
     /// The original URL of a syndicated story (absolute http or https URL).
     #[oai(validator(max_length = 2048))]
-    pub canonical_url: Option<String>,
+    pub canonical_url: Option<Text>,
     /// The publisher carrying the article.
     pub publisher_id: Uuid,
     /// For a syndicated story: the publisher that first published it.
@@ -573,24 +575,25 @@ pub struct ArticleCreate {
 /// Changes to an article; absent fields stay as they are, `null` clears an optional one.
 /// `author_ids` and `tag_ids` replace the whole byline or tag list.
 #[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
 pub struct ArticleUpdate {
     #[oai(validator(min_length = 1, max_length = 300))]
-    pub title: MaybeUndefined<String>,
+    pub title: MaybeUndefined<Text>,
     #[oai(validator(max_length = 80))]
-    pub slug: MaybeUndefined<String>,
+    pub slug: MaybeUndefined<Text>,
     #[oai(validator(max_length = 500))]
-    pub subtitle: MaybeUndefined<String>,
+    pub subtitle: MaybeUndefined<Text>,
     /// Set to `null` to derive the excerpt from the body again.
     #[oai(validator(max_length = 1000))]
-    pub excerpt: MaybeUndefined<String>,
+    pub excerpt: MaybeUndefined<Text>,
     #[oai(validator(max_length = 200000))]
-    pub body_markdown: MaybeUndefined<String>,
+    pub body_markdown: MaybeUndefined<Text>,
     pub status: MaybeUndefined<Status>,
     pub published_at: MaybeUndefined<DateTime<Utc>>,
     #[oai(validator(max_length = 200))]
-    pub dateline: MaybeUndefined<String>,
+    pub dateline: MaybeUndefined<Text>,
     #[oai(validator(max_length = 2048))]
-    pub canonical_url: MaybeUndefined<String>,
+    pub canonical_url: MaybeUndefined<Text>,
     pub publisher_id: MaybeUndefined<Uuid>,
     pub syndicated_from_id: MaybeUndefined<Uuid>,
     #[oai(validator(max_items = 20))]
@@ -814,13 +817,13 @@ pub async fn create(db: &DatabaseConnection, input: ArticleCreate) -> Result<Rec
     check_slug(input.slug.as_deref(), &mut errors);
     let mut draft = Draft {
         title: input.title.trim().to_string(),
-        subtitle: input.subtitle,
-        excerpt: input.excerpt,
-        body_markdown: input.body_markdown,
+        subtitle: input.subtitle.map(Text::into_inner),
+        excerpt: input.excerpt.map(Text::into_inner),
+        body_markdown: input.body_markdown.into_inner(),
         status: input.status.unwrap_or(Status::Draft),
         published_at: input.published_at,
-        dateline: input.dateline,
-        canonical_url: input.canonical_url,
+        dateline: input.dateline.map(Text::into_inner),
+        canonical_url: input.canonical_url.map(Text::into_inner),
         publisher_id: input.publisher_id,
         syndicated_from_id: input.syndicated_from_id,
     };
@@ -848,6 +851,7 @@ pub async fn create(db: &DatabaseConnection, input: ArticleCreate) -> Result<Rec
             .clone()
             .unwrap_or_else(|| markdown::excerpt(&draft.body_markdown))),
         reading_time_minutes: Set(markdown::reading_time_minutes(&draft.body_markdown)),
+        title_key: Set(sort_key(&draft.title, 300)),
         title: Set(draft.title),
         subtitle: Set(draft.subtitle),
         body_markdown: Set(draft.body_markdown),
@@ -908,11 +912,11 @@ pub async fn update(
             errors.push(FieldError::new(field, "must not be null"));
         }
     }
-    check_slug(input.slug.value().map(String::as_str), &mut errors);
-    let pick = |new: &MaybeUndefined<String>, old: &Option<String>| match new {
+    check_slug(input.slug.value().map(Text::as_str), &mut errors);
+    let pick = |new: &MaybeUndefined<Text>, old: &Option<String>| match new {
         MaybeUndefined::Undefined => old.clone(),
         MaybeUndefined::Null => None,
-        MaybeUndefined::Value(v) => Some(v.clone()),
+        MaybeUndefined::Value(v) => Some(v.to_string()),
     };
     let old_status = Status::from_db(&current.status);
     let status = input.status.value().copied().unwrap_or(old_status);
@@ -926,12 +930,12 @@ pub async fn update(
         excerpt: match &input.excerpt {
             MaybeUndefined::Undefined => Some(current.excerpt.clone()),
             MaybeUndefined::Null => None,
-            MaybeUndefined::Value(v) => Some(v.clone()),
+            MaybeUndefined::Value(v) => Some(v.to_string()),
         },
         body_markdown: input
             .body_markdown
             .value()
-            .cloned()
+            .map(|t| t.0.clone())
             .unwrap_or_else(|| current.body_markdown.clone()),
         status,
         published_at: match &input.published_at {
@@ -977,7 +981,7 @@ pub async fn update(
     let version = current.version;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
-        model.slug = Set(article_slug(db, Some(slug), "", Some(id)).await?);
+        model.slug = Set(article_slug(db, Some(slug.as_str()), "", Some(id)).await?);
     }
     if input.body_markdown.value().is_some() {
         model.body_html = Set(markdown::render(&draft.body_markdown));
@@ -987,6 +991,7 @@ pub async fn update(
         .excerpt
         .clone()
         .unwrap_or_else(|| markdown::excerpt(&draft.body_markdown)));
+    model.title_key = Set(sort_key(&draft.title, 300));
     model.title = Set(draft.title);
     model.subtitle = Set(draft.subtitle);
     model.body_markdown = Set(draft.body_markdown);

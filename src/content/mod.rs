@@ -6,6 +6,7 @@ pub mod markdown;
 pub mod page;
 pub mod slug;
 pub mod taxonomy;
+pub mod text;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{DbErr, SqlErr};
@@ -17,9 +18,22 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// The sort key of a name or title: transliterated to ASCII and lower-cased, so that
+/// lists order alike on SQLite and PostgreSQL whatever their collations.
+pub fn sort_key(text: &str, max_len: usize) -> String {
+    let mut key = deunicode::deunicode(text.trim()).to_ascii_lowercase();
+    key.truncate(max_len);
+    key
+}
+
 /// Maps a write's database error: a unique violation becomes a 409 naming `field`,
 /// a foreign-key violation a 409/422 with `fk_message`; anything else is a 500.
 pub fn write_error(err: DbErr, field: &str, fk: Option<(u16, &str, &str)>) -> ApiError {
+    if is_restrict_violation(&err)
+        && let Some((_, fk_field, message)) = fk
+    {
+        return ApiError::conflict(fk_field, message);
+    }
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(field, "is already taken"),
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => match fk {
@@ -28,6 +42,20 @@ pub fn write_error(err: DbErr, field: &str, fk: Option<(u16, &str, &str)>) -> Ap
             None => ApiError::from(err),
         },
         _ => ApiError::from(err),
+    }
+}
+
+/// SQLite reports an `ON DELETE RESTRICT` refusal as code 1811
+/// (SQLITE_CONSTRAINT_TRIGGER), which SeaORM does not classify; PostgreSQL's 23503
+/// is classified as a foreign-key violation.
+fn is_restrict_violation(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == "1811"),
+        _ => false,
     }
 }
 

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use super::page::{Cursor, MAX_LIMIT};
 use super::slug::{self, Key};
-use super::{check_not_blank, check_slug, check_url, now, write_error};
+use super::text::Text;
+use super::{check_not_blank, check_slug, check_url, now, sort_key, write_error};
 use crate::error::{ApiError, FieldError};
 
 /// What a list request asked for.
@@ -38,14 +39,14 @@ pub struct Page<T> {
 /// A row listed by name.
 pub trait Named {
     fn id(&self) -> Uuid;
-    fn name(&self) -> &str;
+    fn name_key(&self) -> &str;
 }
 
 macro_rules! named {
     ($($m:path),+) => {$(
         impl Named for $m {
             fn id(&self) -> Uuid { self.id }
-            fn name(&self) -> &str { &self.name }
+            fn name_key(&self) -> &str { &self.name_key }
         }
     )+};
 }
@@ -55,7 +56,7 @@ named!(publisher::Model, author::Model, tag::Model);
 pub async fn list_by_name<E>(
     db: &DatabaseConnection,
     base: Select<E>,
-    (id_col, name_col): (E::Column, E::Column),
+    (id_col, key_col): (E::Column, E::Column),
     desc: bool,
     params: &PageParams,
 ) -> Result<Page<E::Model>, ApiError>
@@ -69,25 +70,27 @@ where
     } else {
         None
     };
+    // Names sort by their indexed sort key; the id breaks ties so keyset pages are exact.
+    let key = || Expr::col(key_col);
     let mut query = base;
     if let Some(text) = &params.cursor {
         let cursor = Cursor::decode(text, sort)?;
         let value = cursor.value.unwrap_or_default();
         let (after_name, after_id) = if desc {
-            (name_col.lt(value.clone()), id_col.lt(cursor.id))
+            (key().lt(value.clone()), id_col.lt(cursor.id))
         } else {
-            (name_col.gt(value.clone()), id_col.gt(cursor.id))
+            (key().gt(value.clone()), id_col.gt(cursor.id))
         };
         query = query.filter(
             Condition::any()
                 .add(after_name)
-                .add(Condition::all().add(name_col.eq(value)).add(after_id)),
+                .add(Condition::all().add(key().eq(value)).add(after_id)),
         );
     }
     let order = if desc { Order::Desc } else { Order::Asc };
     let limit = params.limit.clamp(1, MAX_LIMIT);
     let mut items = query
-        .order_by(name_col, order.clone())
+        .order_by(key(), order.clone())
         .order_by(id_col, order)
         .limit(limit + 1)
         .all(db)
@@ -97,7 +100,7 @@ where
         items.last().map(|last| {
             Cursor {
                 sort: sort.to_string(),
-                value: Some(last.name().to_string()),
+                value: Some(last.name_key().to_string()),
                 id: last.id(),
             }
             .encode()
@@ -170,37 +173,43 @@ fn finish(errors: Vec<FieldError>) -> Result<(), ApiError> {
 
 // ---------------------------------------------------------------- publishers
 
+/// The columns a publisher is listed by: its id and its name's sort key.
+pub const PUBLISHER_SORT: (publisher::Column, publisher::Column) =
+    (publisher::Column::Id, publisher::Column::NameKey);
+
 pub const PUBLISHER_KEYS: (publisher::Column, publisher::Column) =
     (publisher::Column::Id, publisher::Column::Slug);
 
 /// A new publisher.
 #[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
 pub struct PublisherCreate {
     /// The organisation's name, e.g. "The Harbor City Ledger".
     #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: String,
+    pub name: Text,
     /// Lower-case ASCII words joined by hyphens; made from the name when absent.
     #[oai(validator(max_length = 80))]
-    pub slug: Option<String>,
+    pub slug: Option<Text>,
     /// A short description of the publisher, shown beside its stories.
     #[oai(validator(max_length = 5000))]
-    pub description: Option<String>,
+    pub description: Option<Text>,
     /// The publisher's website (absolute http or https URL).
     #[oai(validator(max_length = 2048))]
-    pub website_url: Option<String>,
+    pub website_url: Option<Text>,
 }
 
 /// Changes to a publisher; absent fields stay as they are, `null` clears an optional one.
 #[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
 pub struct PublisherUpdate {
     #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: MaybeUndefined<String>,
+    pub name: MaybeUndefined<Text>,
     #[oai(validator(max_length = 80))]
-    pub slug: MaybeUndefined<String>,
+    pub slug: MaybeUndefined<Text>,
     #[oai(validator(max_length = 5000))]
-    pub description: MaybeUndefined<String>,
+    pub description: MaybeUndefined<Text>,
     #[oai(validator(max_length = 2048))]
-    pub website_url: MaybeUndefined<String>,
+    pub website_url: MaybeUndefined<Text>,
 }
 
 pub async fn create_publisher(
@@ -224,9 +233,10 @@ pub async fn create_publisher(
     publisher::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug),
+        name_key: Set(sort_key(&input.name, 200)),
         name: Set(input.name.trim().to_string()),
-        description: Set(input.description),
-        website_url: Set(input.website_url),
+        description: Set(input.description.map(Text::into_inner)),
+        website_url: Set(input.website_url.map(Text::into_inner)),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -246,10 +256,10 @@ pub async fn update_publisher(
     if let Some(name) = input.name.value() {
         check_not_blank("name", name, &mut errors);
     }
-    check_slug(input.slug.value().map(String::as_str), &mut errors);
+    check_slug(input.slug.value().map(Text::as_str), &mut errors);
     check_url(
         "website_url",
-        input.website_url.value().map(String::as_str),
+        input.website_url.value().map(Text::as_str),
         &mut errors,
     );
     finish(errors)?;
@@ -257,17 +267,19 @@ pub async fn update_publisher(
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
         let slug =
-            choose_slug::<publisher::Entity>(db, PUBLISHER_KEYS, Some(slug), "", Some(id)).await?;
+            choose_slug::<publisher::Entity>(db, PUBLISHER_KEYS, Some(slug.as_str()), "", Some(id))
+                .await?;
         model.slug = Set(slug);
     }
     if let Some(name) = input.name.value() {
+        model.name_key = Set(sort_key(name, 200));
         model.name = Set(name.trim().to_string());
     }
     if !input.description.is_undefined() {
-        model.description = Set(input.description.take());
+        model.description = Set(input.description.take().map(Text::into_inner));
     }
     if !input.website_url.is_undefined() {
-        model.website_url = Set(input.website_url.take());
+        model.website_url = Set(input.website_url.take().map(Text::into_inner));
     }
     model.updated_at = Set(now());
     model
@@ -296,39 +308,45 @@ pub async fn delete_publisher(
 
 // ---------------------------------------------------------------- authors
 
+/// The columns a author is listed by: its id and its name's sort key.
+pub const AUTHOR_SORT: (author::Column, author::Column) =
+    (author::Column::Id, author::Column::NameKey);
+
 pub const AUTHOR_KEYS: (author::Column, author::Column) =
     (author::Column::Id, author::Column::Slug);
 
 /// A new author (a byline; it may exist without a user account).
 #[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
 pub struct AuthorCreate {
     /// The name as printed in bylines.
     #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: String,
+    pub name: Text,
     /// Lower-case ASCII words joined by hyphens; made from the name when absent.
     #[oai(validator(max_length = 80))]
-    pub slug: Option<String>,
+    pub slug: Option<Text>,
     /// A short biography.
     #[oai(validator(max_length = 5000))]
-    pub bio: Option<String>,
+    pub bio: Option<Text>,
     /// A portrait (absolute http or https URL).
     #[oai(validator(max_length = 2048))]
-    pub avatar_url: Option<String>,
+    pub avatar_url: Option<Text>,
     /// The publisher the author works for, if any.
     pub publisher_id: Option<Uuid>,
 }
 
 /// Changes to an author; absent fields stay as they are, `null` clears an optional one.
 #[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
 pub struct AuthorUpdate {
     #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: MaybeUndefined<String>,
+    pub name: MaybeUndefined<Text>,
     #[oai(validator(max_length = 80))]
-    pub slug: MaybeUndefined<String>,
+    pub slug: MaybeUndefined<Text>,
     #[oai(validator(max_length = 5000))]
-    pub bio: MaybeUndefined<String>,
+    pub bio: MaybeUndefined<Text>,
     #[oai(validator(max_length = 2048))]
-    pub avatar_url: MaybeUndefined<String>,
+    pub avatar_url: MaybeUndefined<Text>,
     pub publisher_id: MaybeUndefined<Uuid>,
 }
 
@@ -363,9 +381,10 @@ pub async fn create_author(
     author::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug),
+        name_key: Set(sort_key(&input.name, 200)),
         name: Set(input.name.trim().to_string()),
-        bio: Set(input.bio),
-        avatar_url: Set(input.avatar_url),
+        bio: Set(input.bio.map(Text::into_inner)),
+        avatar_url: Set(input.avatar_url.map(Text::into_inner)),
         publisher_id: Set(input.publisher_id),
         created_at: Set(at),
         updated_at: Set(at),
@@ -392,10 +411,10 @@ pub async fn update_author(
     if let Some(name) = input.name.value() {
         check_not_blank("name", name, &mut errors);
     }
-    check_slug(input.slug.value().map(String::as_str), &mut errors);
+    check_slug(input.slug.value().map(Text::as_str), &mut errors);
     check_url(
         "avatar_url",
-        input.avatar_url.value().map(String::as_str),
+        input.avatar_url.value().map(Text::as_str),
         &mut errors,
     );
     check_publisher_exists(
@@ -410,16 +429,20 @@ pub async fn update_author(
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
         model.slug =
-            Set(choose_slug::<author::Entity>(db, AUTHOR_KEYS, Some(slug), "", Some(id)).await?);
+            Set(
+                choose_slug::<author::Entity>(db, AUTHOR_KEYS, Some(slug.as_str()), "", Some(id))
+                    .await?,
+            );
     }
     if let Some(name) = input.name.value() {
+        model.name_key = Set(sort_key(name, 200));
         model.name = Set(name.trim().to_string());
     }
     if !input.bio.is_undefined() {
-        model.bio = Set(input.bio.take());
+        model.bio = Set(input.bio.take().map(Text::into_inner));
     }
     if !input.avatar_url.is_undefined() {
-        model.avatar_url = Set(input.avatar_url.take());
+        model.avatar_url = Set(input.avatar_url.take().map(Text::into_inner));
     }
     if !input.publisher_id.is_undefined() {
         model.publisher_id = Set(input.publisher_id.take());
@@ -474,31 +497,36 @@ pub fn authors_query(publisher_key: Option<&str>) -> Select<author::Entity> {
 
 // ---------------------------------------------------------------- tags
 
+/// The columns a tag is listed by: its id and its name's sort key.
+pub const TAG_SORT: (tag::Column, tag::Column) = (tag::Column::Id, tag::Column::NameKey);
+
 pub const TAG_KEYS: (tag::Column, tag::Column) = (tag::Column::Id, tag::Column::Slug);
 
 /// A new tag (a topic).
 #[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
 pub struct TagCreate {
     /// The topic's name, e.g. "Local politics".
     #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: String,
+    pub name: Text,
     /// Lower-case ASCII words joined by hyphens; made from the name when absent.
     #[oai(validator(max_length = 80))]
-    pub slug: Option<String>,
+    pub slug: Option<Text>,
     /// What the topic covers.
     #[oai(validator(max_length = 5000))]
-    pub description: Option<String>,
+    pub description: Option<Text>,
 }
 
 /// Changes to a tag; absent fields stay as they are, `null` clears an optional one.
 #[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
 pub struct TagUpdate {
     #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: MaybeUndefined<String>,
+    pub name: MaybeUndefined<Text>,
     #[oai(validator(max_length = 80))]
-    pub slug: MaybeUndefined<String>,
+    pub slug: MaybeUndefined<Text>,
     #[oai(validator(max_length = 5000))]
-    pub description: MaybeUndefined<String>,
+    pub description: MaybeUndefined<Text>,
 }
 
 pub async fn create_tag(db: &DatabaseConnection, input: TagCreate) -> Result<tag::Model, ApiError> {
@@ -512,8 +540,9 @@ pub async fn create_tag(db: &DatabaseConnection, input: TagCreate) -> Result<tag
     tag::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug),
+        name_key: Set(sort_key(&input.name, 200)),
         name: Set(input.name.trim().to_string()),
-        description: Set(input.description),
+        description: Set(input.description.map(Text::into_inner)),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -533,18 +562,20 @@ pub async fn update_tag(
     if let Some(name) = input.name.value() {
         check_not_blank("name", name, &mut errors);
     }
-    check_slug(input.slug.value().map(String::as_str), &mut errors);
+    check_slug(input.slug.value().map(Text::as_str), &mut errors);
     finish(errors)?;
     let id = current.id;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
-        model.slug = Set(choose_slug::<tag::Entity>(db, TAG_KEYS, Some(slug), "", Some(id)).await?);
+        model.slug =
+            Set(choose_slug::<tag::Entity>(db, TAG_KEYS, Some(slug.as_str()), "", Some(id)).await?);
     }
     if let Some(name) = input.name.value() {
+        model.name_key = Set(sort_key(name, 200));
         model.name = Set(name.trim().to_string());
     }
     if !input.description.is_undefined() {
-        model.description = Set(input.description.take());
+        model.description = Set(input.description.take().map(Text::into_inner));
     }
     model.updated_at = Set(now());
     model

@@ -1,1 +1,13 @@
+//! Black-box tests: each starts the real application on a random port with its own
+//! fresh database (SQLite by default, PostgreSQL when `TEST_DATABASE_URL` names a
+//! server) and drives it over HTTP as a frontend or an editor would.
 
+mod helpers;
+
+mod articles;
+mod authors;
+mod bad_input;
+mod listing;
+mod platform;
+mod publishers;
+mod tags;

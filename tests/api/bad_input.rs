@@ -1,0 +1,695 @@
+//! Tables of bad inputs per write endpoint, each with the exact status and the
+//! fields the problem must name.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use dispatch::auth::{Claims, Role};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{BODY_LIMIT, SECRET, TestApp, spawn_app};
+
+/// What to send.
+enum Input {
+    Json(Value),
+    Raw(&'static str, String),
+}
+
+struct Case {
+    why: &'static str,
+    input: Input,
+    status: u16,
+    fields: &'static [&'static str],
+}
+
+fn case(why: &'static str, body: Value, status: u16, fields: &'static [&'static str]) -> Case {
+    Case {
+        why,
+        input: Input::Json(body),
+        status,
+        fields,
+    }
+}
+
+fn raw(why: &'static str, content_type: &'static str, body: &str, status: u16) -> Case {
+    Case {
+        why,
+        input: Input::Raw(content_type, body.to_string()),
+        status,
+        fields: &[],
+    }
+}
+
+/// Cases every JSON write endpoint shares.
+fn common_cases() -> Vec<Case> {
+    vec![
+        raw("malformed JSON", "application/json", "{\"name\": ", 400),
+        raw(
+            "a JSON array instead of an object",
+            "application/json",
+            "[]",
+            400,
+        ),
+        raw("not JSON at all", "text/plain", "name=x", 415),
+        raw("an empty body", "application/json", "", 400),
+        raw(
+            "a body over the limit",
+            "application/json",
+            &format!("{{\"name\": \"{}\"}}", "x".repeat(BODY_LIMIT)),
+            413,
+        ),
+    ]
+}
+
+async fn run(app: &TestApp, method: Method, path: &str, cases: Vec<Case>) {
+    for c in cases {
+        let resp = match c.input {
+            Input::Json(body) => {
+                app.send(method.clone(), path, Some(&app.admin), Some(body))
+                    .await
+            }
+            Input::Raw(ct, body) => {
+                app.send_raw(method.clone(), path, Some(&app.admin), ct, body)
+                    .await
+            }
+        };
+        assert_eq!(
+            resp.status.as_u16(),
+            c.status,
+            "{method} {path}: {} -> {}",
+            c.why,
+            resp.text
+        );
+        resp.assert_problem(c.status);
+        if !c.fields.is_empty() {
+            resp.assert_fields(c.fields);
+        }
+    }
+}
+
+fn text_field_cases(required: &'static str) -> Vec<Case> {
+    let mut cases = vec![
+        case("missing required field", json!({}), 400, &[]),
+        case("wrong type", json!({ required: 5 }), 400, &[]),
+        case(
+            "null for a required field",
+            json!({ required: null }),
+            400,
+            &[],
+        ),
+        case("empty name", json!({ required: "" }), 400, &[]),
+        case(
+            "10,000-character name",
+            json!({ required: "x".repeat(10_000) }),
+            400,
+            &[],
+        ),
+        case("blank name", json!({ required: "   " }), 422, &[]),
+        case(
+            "slug with capitals",
+            json!({ required: "x", "slug": "Not-A-Slug" }),
+            422,
+            &["slug"],
+        ),
+        case(
+            "slug with spaces",
+            json!({ required: "x", "slug": "a b" }),
+            422,
+            &["slug"],
+        ),
+        case(
+            "slug with a double hyphen",
+            json!({ required: "x", "slug": "a--b" }),
+            422,
+            &["slug"],
+        ),
+        case(
+            "slug that looks like an id",
+            json!({ required: "x", "slug": uuid::Uuid::now_v7().to_string() }),
+            422,
+            &["slug"],
+        ),
+        case(
+            "81-character slug",
+            json!({ required: "x", "slug": "a".repeat(81) }),
+            400,
+            &["slug"],
+        ),
+        case(
+            "unknown field",
+            json!({ required: "x", "nmae": "typo" }),
+            400,
+            &["nmae"],
+        ),
+    ];
+    cases.extend(common_cases());
+    cases
+}
+
+#[tokio::test]
+async fn bad_publisher_writes_are_refused_with_the_exact_problem() {
+    let app = spawn_app().await;
+    let mut cases = text_field_cases("name");
+    cases.push(case(
+        "website that is not a URL",
+        json!({"name": "x", "website_url": "javascript:alert(1)"}),
+        422,
+        &["website_url"],
+    ));
+    run(&app, Method::POST, "/api/v1/publishers", cases).await;
+    let id = app.publisher("Ledger").await;
+    run(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/publishers/{id}"),
+        vec![
+            case("null name", json!({"name": null}), 422, &["name"]),
+            case("empty name", json!({"name": ""}), 400, &["name"]),
+            case("invalid slug", json!({"slug": "UPPER"}), 422, &["slug"]),
+            case("wrong type", json!({"description": 7}), 400, &[]),
+            raw("malformed JSON", "application/json", "{", 400),
+        ],
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!("/api/v1/publishers/{id}")).await.body["name"],
+        "Ledger",
+        "unchanged"
+    );
+    assert_eq!(
+        app.get("/api/v1/publishers?count=true").await.body["meta"]["total"],
+        1,
+        "nothing created"
+    );
+}
+
+#[tokio::test]
+async fn bad_author_writes_are_refused_with_the_exact_problem() {
+    let app = spawn_app().await;
+    let mut cases = text_field_cases("name");
+    cases.push(case(
+        "unknown publisher",
+        json!({"name": "x", "publisher_id": uuid::Uuid::now_v7()}),
+        422,
+        &["publisher_id"],
+    ));
+    cases.push(case(
+        "publisher id that is not a uuid",
+        json!({"name": "x", "publisher_id": "ledger"}),
+        400,
+        &[],
+    ));
+    cases.push(case(
+        "avatar that is not a URL",
+        json!({"name": "x", "avatar_url": "/relative.png"}),
+        422,
+        &["avatar_url"],
+    ));
+    run(&app, Method::POST, "/api/v1/authors", cases).await;
+    assert_eq!(
+        app.get("/api/v1/authors?count=true").await.body["meta"]["total"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn bad_tag_writes_are_refused_with_the_exact_problem() {
+    let app = spawn_app().await;
+    run(&app, Method::POST, "/api/v1/tags", text_field_cases("name")).await;
+    let id = app.tag("Climate").await;
+    run(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/tags/{id}"),
+        vec![case("null slug", json!({"slug": null}), 422, &["slug"])],
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/v1/tags?count=true").await.body["meta"]["total"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_article_writes_are_refused_with_the_exact_problem() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let valid = |extra: Value| {
+        let mut body = json!({"title": "x", "publisher_id": p});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let mut cases = vec![
+        case("missing title", json!({"publisher_id": p}), 400, &[]),
+        case("missing publisher", json!({"title": "x"}), 400, &[]),
+        case(
+            "title of the wrong type",
+            valid(json!({"title": ["x"]})),
+            400,
+            &[],
+        ),
+        case("empty title", valid(json!({"title": ""})), 400, &["title"]),
+        case(
+            "10,000-character title",
+            valid(json!({"title": "x".repeat(10_000)})),
+            400,
+            &["title"],
+        ),
+        case(
+            "blank title",
+            valid(json!({"title": " \t "})),
+            422,
+            &["title"],
+        ),
+        case(
+            "invalid slug",
+            valid(json!({"slug": "Hello World"})),
+            422,
+            &["slug"],
+        ),
+        case("unknown status", valid(json!({"status": "live"})), 400, &[]),
+        case(
+            "published_at that is not a time",
+            valid(json!({"published_at": "yesterday"})),
+            400,
+            &[],
+        ),
+        case(
+            "publisher id that is not a uuid",
+            valid(json!({"publisher_id": "ledger"})),
+            400,
+            &[],
+        ),
+        case(
+            "unknown publisher",
+            valid(json!({"publisher_id": unknown})),
+            422,
+            &["publisher_id"],
+        ),
+        case(
+            "unknown syndication source",
+            valid(json!({"syndicated_from_id": unknown})),
+            422,
+            &["syndicated_from_id"],
+        ),
+        case(
+            "unknown author",
+            valid(json!({"author_ids": [unknown]})),
+            422,
+            &["author_ids"],
+        ),
+        case(
+            "unknown tag",
+            valid(json!({"tag_ids": [unknown]})),
+            422,
+            &["tag_ids"],
+        ),
+        case(
+            "author ids that are not a list",
+            valid(json!({"author_ids": "x"})),
+            400,
+            &[],
+        ),
+        case(
+            "21 authors",
+            valid(json!({"author_ids": vec![unknown.clone(); 21]})),
+            400,
+            &["author_ids"],
+        ),
+        case(
+            "body over 200,000 characters",
+            valid(json!({"body_markdown": "x".repeat(200_001)})),
+            413,
+            &[],
+        ),
+        case(
+            "unknown field",
+            valid(json!({"headline": "x"})),
+            400,
+            &["headline"],
+        ),
+        case(
+            "several rule breaks at once",
+            valid(json!({"slug": "Bad", "tag_ids": [unknown], "canonical_url": "nope"})),
+            422,
+            &["slug", "canonical_url", "tag_ids"],
+        ),
+    ];
+    cases.extend(common_cases());
+    run(&app, Method::POST, "/api/v1/articles", cases).await;
+    assert_eq!(
+        app.get_as("/api/v1/articles?count=true", &app.admin)
+            .await
+            .body["meta"]["total"],
+        0,
+        "nothing created"
+    );
+
+    let a = app.article(&p, json!({"title": "Original"})).await;
+    let id = a["id"].as_str().unwrap();
+    run(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/articles/{id}"),
+        vec![
+            case("null title", json!({"title": null}), 422, &["title"]),
+            case(
+                "null byline",
+                json!({"author_ids": null}),
+                422,
+                &["author_ids"],
+            ),
+            case("empty title", json!({"title": ""}), 400, &["title"]),
+            case(
+                "unknown author",
+                json!({"author_ids": [unknown]}),
+                422,
+                &["author_ids"],
+            ),
+            case(
+                "unknown publisher",
+                json!({"publisher_id": unknown}),
+                422,
+                &["publisher_id"],
+            ),
+            raw("malformed JSON", "application/json", "{\"title\"", 400),
+        ],
+    )
+    .await;
+    let after = app
+        .get_as(&format!("/api/v1/articles/{id}"), &app.admin)
+        .await;
+    assert_eq!(after.body["title"], "Original");
+    assert_eq!(after.body["version"], 1, "refused updates change nothing");
+    let missing = uuid::Uuid::now_v7();
+    app.patch(
+        &format!("/api/v1/articles/{missing}"),
+        json!({"title": "x"}),
+    )
+    .await
+    .assert_problem(404);
+    app.delete(&format!("/api/v1/articles/{missing}"))
+        .await
+        .assert_problem(404);
+}
+
+#[tokio::test]
+async fn bad_list_parameters_are_400s_naming_the_parameter() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/v1/articles",
+        "/api/v1/publishers",
+        "/api/v1/authors",
+        "/api/v1/tags",
+    ] {
+        for (query, field) in [
+            ("limit=-1", "limit"),
+            ("limit=0", "limit"),
+            ("limit=101", "limit"),
+            ("limit=99999999999999999999999", "limit"),
+            ("limit=ten", "limit"),
+            ("count=maybe", "count"),
+            ("cursor=!!!", "cursor"),
+        ] {
+            app.get(&format!("{path}?{query}"))
+                .await
+                .assert_problem(400)
+                .assert_fields(&[field]);
+        }
+        app.get(&format!("{path}?limit=100"))
+            .await
+            .assert_status(200);
+    }
+    for (query, field) in [
+        ("status=live", "status"),
+        ("published_after=yesterday", "published_after"),
+        ("published_before=2025-13-01T00:00:00Z", "published_before"),
+        ("include=authors,bogus", "include"),
+    ] {
+        app.get(&format!("/api/v1/articles?{query}"))
+            .await
+            .assert_problem(400)
+            .assert_fields(&[field]);
+    }
+}
+
+fn sign(claims: &Value, secret: &str, alg: Algorithm) -> String {
+    jsonwebtoken::encode(
+        &Header::new(alg),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn claims(role: &str, exp_offset: i64) -> Value {
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    json!({"sub": "x", "role": role, "iat": now, "exp": now + exp_offset, "iss": "dispatch", "aud": "dispatch-api", "jti": "j"})
+}
+
+#[tokio::test]
+async fn writes_without_a_valid_token_are_401_and_change_nothing() {
+    let app = spawn_app().await;
+    let valid = app.token(Role::Admin);
+    let mut parts: Vec<String> = valid.split('.').map(String::from).collect();
+    let mut payload: Claims =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+    payload.sub = "someone-else".into();
+    parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap());
+    let tampered = parts.join(".");
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims("admin", 600)).unwrap())
+    );
+    let mut wrong_iss = claims("admin", 600);
+    wrong_iss["iss"] = json!("someone");
+    let mut wrong_aud = claims("admin", 600);
+    wrong_aud["aud"] = json!("another-api");
+    let mut not_yet = claims("admin", 600);
+    not_yet["nbf"] = json!(jsonwebtoken::get_current_timestamp() + 300);
+    let tokens: Vec<(&str, Option<String>, &str)> = vec![
+        (
+            "no header",
+            None,
+            "A bearer access token is required: send `Authorization: Bearer <token>`.",
+        ),
+        (
+            "garbage",
+            Some("Bearer not-a-jwt".into()),
+            "The access token is not valid.",
+        ),
+        (
+            "wrong scheme",
+            Some(format!("Basic {valid}")),
+            "A bearer access token is required: send `Authorization: Bearer <token>`.",
+        ),
+        (
+            "expired",
+            Some(format!(
+                "Bearer {}",
+                sign(&claims("admin", -60), SECRET, Algorithm::HS256)
+            )),
+            "The access token has expired.",
+        ),
+        (
+            "another secret",
+            Some(format!(
+                "Bearer {}",
+                sign(
+                    &claims("admin", 600),
+                    "another-secret-another-secret-another",
+                    Algorithm::HS256
+                )
+            )),
+            "The access token is not valid.",
+        ),
+        (
+            "HS512 instead of the pinned HS256",
+            Some(format!(
+                "Bearer {}",
+                sign(&claims("admin", 600), SECRET, Algorithm::HS512)
+            )),
+            "The access token is not valid.",
+        ),
+        (
+            "alg none",
+            Some(format!("Bearer {none}")),
+            "The access token is not valid.",
+        ),
+        (
+            "tampered payload",
+            Some(format!("Bearer {tampered}")),
+            "The access token is not valid.",
+        ),
+        (
+            "wrong issuer",
+            Some(format!(
+                "Bearer {}",
+                sign(&wrong_iss, SECRET, Algorithm::HS256)
+            )),
+            "The access token was not issued for this API.",
+        ),
+        (
+            "wrong audience",
+            Some(format!(
+                "Bearer {}",
+                sign(&wrong_aud, SECRET, Algorithm::HS256)
+            )),
+            "The access token was not issued for this API.",
+        ),
+        (
+            "not valid yet",
+            Some(format!(
+                "Bearer {}",
+                sign(&not_yet, SECRET, Algorithm::HS256)
+            )),
+            "The access token is not valid yet.",
+        ),
+        (
+            "unknown role",
+            Some(format!(
+                "Bearer {}",
+                sign(&claims("owner", 600), SECRET, Algorithm::HS256)
+            )),
+            "The access token is not valid.",
+        ),
+    ];
+    let p = app.publisher("Ledger").await;
+    for (why, header, detail) in tokens {
+        for (method, path, body) in [
+            (
+                Method::POST,
+                "/api/v1/publishers".to_string(),
+                json!({"name": "x"}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/articles".to_string(),
+                json!({"title": "x", "publisher_id": p}),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/publishers/{p}"),
+                json!({"name": "changed"}),
+            ),
+            (Method::DELETE, format!("/api/v1/publishers/{p}"), json!({})),
+        ] {
+            let mut req = app
+                .client
+                .request(method.clone(), format!("{}{path}", app.base))
+                .json(&body);
+            if let Some(h) = &header {
+                req = req.header("authorization", h);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let www = resp
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_string());
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(status, 401, "{why}: {method} {path} -> {body}");
+            assert_eq!(www.as_deref(), Some("Bearer"), "{why}");
+            assert_eq!(ct.as_deref(), Some("application/problem+json"), "{why}");
+            assert_eq!(body["detail"], json!(detail), "{why}");
+            assert_eq!(body["type"], "urn:dispatch:problem:unauthorized");
+        }
+        // A bad token on a public read is refused too, so the client knows to renew it.
+        if let Some(h) = &header {
+            let resp = app
+                .client
+                .get(format!("{}/api/v1/articles", app.base))
+                .header("authorization", h)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 401, "{why} on a read");
+        }
+    }
+    let publishers = app.get("/api/v1/publishers?count=true").await;
+    assert_eq!(publishers.body["meta"]["total"], 1);
+    assert_eq!(publishers.body["data"][0]["name"], "Ledger");
+}
+
+#[tokio::test]
+async fn roles_without_the_right_are_403_and_change_nothing() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let a = app.article(&p, json!({"title": "Original"})).await;
+    let aid = a["id"].as_str().unwrap();
+    for role in [Role::Author, Role::Contributor] {
+        let token = app.token(role);
+        for (method, path, body) in [
+            (
+                Method::POST,
+                "/api/v1/publishers".to_string(),
+                Some(json!({"name": "x"})),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/publishers/{p}"),
+                Some(json!({"name": "x"})),
+            ),
+            (Method::DELETE, format!("/api/v1/publishers/{p}"), None),
+            (
+                Method::POST,
+                "/api/v1/authors".to_string(),
+                Some(json!({"name": "x"})),
+            ),
+            (
+                Method::POST,
+                "/api/v1/tags".to_string(),
+                Some(json!({"name": "x"})),
+            ),
+            (
+                Method::POST,
+                "/api/v1/articles".to_string(),
+                Some(json!({"title": "x", "publisher_id": p})),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/articles/{aid}"),
+                Some(json!({"title": "x"})),
+            ),
+            (Method::DELETE, format!("/api/v1/articles/{aid}"), None),
+        ] {
+            let resp = app.send(method.clone(), &path, Some(&token), body).await;
+            resp.assert_problem(403);
+            assert!(
+                resp.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(role.as_str()),
+                "{}",
+                resp.text
+            );
+        }
+    }
+    let editor = app.token(Role::Editor);
+    app.send(
+        Method::PATCH,
+        &format!("/api/v1/articles/{aid}"),
+        Some(&editor),
+        Some(json!({"subtitle": "ok"})),
+    )
+    .await
+    .assert_status(200);
+    let after = app
+        .get_as(&format!("/api/v1/articles/{aid}"), &app.admin)
+        .await;
+    assert_eq!(after.body["title"], "Original");
+    assert_eq!(after.body["version"], 2, "only the editor's change landed");
+    assert_eq!(
+        app.get("/api/v1/publishers?count=true").await.body["meta"]["total"],
+        1
+    );
+}

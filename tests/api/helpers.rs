@@ -1,0 +1,356 @@
+//! The test harness: `spawn_app()` and request helpers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use dispatch::auth::{Role, TokenKeys};
+use dispatch::config::{Config, Secret};
+use dispatch::startup::{self, Application};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const BODY_LIMIT: usize = 64 * 1024;
+pub const CORS_ORIGIN: &str = "https://news.example";
+
+/// A running application on its own database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub admin: String,
+    pub statements: Arc<AtomicUsize>,
+    keys: TokenKeys,
+    _db: TestDb,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status and that the body is a problem+json document for it.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type of {}",
+            self.text
+        );
+        assert_eq!(self.body["status"], json!(status), "{}", self.text);
+        let title = StatusCode::from_u16(status)
+            .unwrap()
+            .canonical_reason()
+            .unwrap();
+        assert_eq!(self.body["title"], json!(title), "{}", self.text);
+        assert!(
+            self.body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:dispatch:problem:")),
+            "{}",
+            self.text
+        );
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{}",
+            self.text
+        );
+        if status == 401 {
+            assert_eq!(self.header("www-authenticate"), Some("Bearer"));
+        }
+        self
+    }
+
+    /// Asserts the problem names exactly these fields, in order.
+    #[track_caller]
+    pub fn assert_fields(&self, fields: &[&str]) -> &Self {
+        let got: Vec<&str> = self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors in {}", self.text))
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, fields, "{}", self.text);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_detail(&self, detail: &str) -> &Self {
+        assert_eq!(self.body["detail"], json!(detail), "{}", self.text);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        self
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.text))
+            .to_string()
+    }
+}
+
+enum TestDb {
+    Sqlite(std::path::PathBuf),
+    Postgres,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Sqlite(path) = self {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+/// A fresh, migrated database: a new SQLite file, or a new PostgreSQL database on
+/// the server `TEST_DATABASE_URL` names.
+async fn fresh_database() -> (String, TestDb) {
+    let name = format!("dispatch_test_{}", Uuid::now_v7().simple());
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    {
+        Some(server) => {
+            use sea_orm::ConnectionTrait;
+            let admin = sea_orm::Database::connect(&server)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
+            (format!("{base}/{name}"), TestDb::Postgres)
+        }
+        None => {
+            let path = std::env::temp_dir().join(format!("{name}.db"));
+            (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                TestDb::Sqlite(path),
+            )
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts the application with extra configuration values.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        dispatch::telemetry::init(&filter);
+    }
+    let (url, guard) = fresh_database().await;
+    let mut pairs: Vec<(String, String)> = vec![
+        ("DATABASE_URL".into(), url.clone()),
+        ("DISPATCH_BIND".into(), "127.0.0.1:0".into()),
+        ("DISPATCH_JWT_SECRET".into(), SECRET.into()),
+        ("DISPATCH_BODY_LIMIT".into(), BODY_LIMIT.to_string()),
+        ("DISPATCH_CORS_ORIGINS".into(), CORS_ORIGIN.into()),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(key, _)| key != k);
+        pairs.push((k.to_string(), v.to_string()));
+    }
+    let config =
+        Config::from_lookup(|key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+            .expect("test configuration");
+    let mut db = startup::connect(&url).await.expect("connect");
+    startup::migrate(&db).await.expect("migrate");
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let app = Application::build(config, db).await.expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let keys = TokenKeys::new(&Secret::new(SECRET));
+    let admin = keys
+        .issue("admin", Role::Admin, Duration::from_secs(900))
+        .unwrap();
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        admin,
+        statements,
+        keys,
+        _db: guard,
+    }
+}
+
+impl TestApp {
+    pub fn token(&self, role: Role) -> String {
+        self.keys
+            .issue("tester", role, Duration::from_secs(900))
+            .unwrap()
+    }
+
+    /// Sends a request; `token` becomes a bearer header, `body` JSON.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    /// Sends a raw body with a content type.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(Method::GET, path, None, None).await
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> Resp {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::POST, path, Some(&self.admin), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::PATCH, path, Some(&self.admin), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send(Method::DELETE, path, Some(&self.admin), None)
+            .await
+    }
+
+    /// Creates and returns a resource, asserting 201.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let resp = self.post(path, body).await;
+        resp.assert_status(201);
+        resp.body
+    }
+
+    pub async fn publisher(&self, name: &str) -> String {
+        self.create("/api/v1/publishers", json!({ "name": name }))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn author(&self, name: &str) -> String {
+        self.create("/api/v1/authors", json!({ "name": name }))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn tag(&self, name: &str) -> String {
+        self.create("/api/v1/tags", json!({ "name": name })).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Creates an article with `extra` fields over a minimal valid body.
+    pub async fn article(&self, publisher_id: &str, extra: Value) -> Value {
+        let mut body = json!({
+            "title": "A story",
+            "body_markdown": "Some *text*.",
+            "publisher_id": publisher_id,
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self.create("/api/v1/articles", body).await
+    }
+
+    /// Counts the SQL statements `f` makes the server run.
+    pub fn statement_count(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+}
+
+async fn read(resp: reqwest::Response) -> Resp {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+/// The ids in a list response's `data`, in order.
+pub fn ids(resp: &Resp) -> Vec<String> {
+    resp.body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data in {}", resp.text))
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A field of each item in a list response's `data`.
+pub fn field(resp: &Resp, name: &str) -> Vec<Value> {
+    resp.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a[name].clone())
+        .collect()
+}
