@@ -5,12 +5,16 @@ use sea_orm_migration::async_trait::async_trait;
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_content;
+pub mod m20261128_000002_article_search;
 
 pub struct Migrator;
 
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_content::Migration)]
+        vec![
+            Box::new(m20261128_000001_content::Migration),
+            Box::new(m20261128_000002_article_search::Migration),
+        ]
     }
 }

@@ -17,11 +17,13 @@ use super::{
 };
 use crate::auth::policy::Action;
 use crate::auth::{BearerAuth, MaybeAuth, Viewer};
+use crate::content::articles::search_terms;
 use crate::content::articles::{
     self, ArticleCreate, ArticleUpdate, Filter, Include, Record, Related, Sort, Status,
     effective_status,
 };
 use crate::content::now;
+use crate::error::ApiError;
 
 /// A news story.
 #[derive(Object, Debug, Clone)]
@@ -172,7 +174,8 @@ impl ArticlesApi {
         /// Only articles with this tag (id or slug).
         #[oai(validator(max_length = 80))]
         tag: Query<Option<String>>,
-        /// Words that must all occur (case-insensitively) in the title, subtitle, excerpt or body.
+        /// Full-text search: every word must start a word of the title, subtitle, excerpt or body
+        /// (case-insensitive; `heat pump` finds "Heat pumps"). Punctuation separates words.
         #[oai(validator(max_length = 200))]
         q: Query<Option<String>>,
         /// Only articles published at or after this time (RFC 3339).
@@ -196,12 +199,20 @@ impl ArticlesApi {
     ) -> Result<Json<ArticleList>, ListError> {
         let viewer = Viewer::from_request(req, auth)?;
         let include = Include::parse(include.0.as_deref())?;
+        if q.0
+            .as_deref()
+            .is_some_and(|q| !q.trim().is_empty() && search_terms(q).is_empty())
+        {
+            return Err(
+                ApiError::bad_request("q", "must contain at least one letter or digit").into(),
+            );
+        }
         let filter = Filter {
             status: status.0,
             publisher: publisher.0,
             author: author.0,
             tag: tag.0,
-            q: q.0.filter(|q| !q.trim().is_empty()),
+            q: search_terms(q.0.as_deref().unwrap_or_default()),
             published_after: published_after.0,
             published_before: published_before.0,
             sort: sort.0.unwrap_or_default(),

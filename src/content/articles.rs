@@ -6,13 +6,14 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{article, article_author, article_tag, author, publisher, tag};
+use migration::m20261128_000002_article_search::PG_DOCUMENT;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Enum, Object};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, NullOrdering, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, TransactionTrait,
+    DbBackend, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -185,7 +186,8 @@ pub struct Filter {
     pub publisher: Option<String>,
     pub author: Option<String>,
     pub tag: Option<String>,
-    pub q: Option<String>,
+    /// Search terms (see [`search_terms`]); empty for no search.
+    pub q: Vec<String>,
     pub published_after: Option<DateTime<Utc>>,
     pub published_before: Option<DateTime<Utc>>,
     pub sort: Sort,
@@ -229,7 +231,12 @@ fn id_or_slug_in<C: ColumnTrait, T: sea_orm::sea_query::Iden + 'static>(
     }
 }
 
-fn filtered(filter: &Filter, sees_unpublished: bool, at: DateTime<Utc>) -> Select<article::Entity> {
+fn filtered(
+    backend: DbBackend,
+    filter: &Filter,
+    sees_unpublished: bool,
+    at: DateTime<Utc>,
+) -> Select<article::Entity> {
     let mut query = article::Entity::find();
     if !sees_unpublished {
         query = query.filter(public_at(at));
@@ -282,8 +289,8 @@ fn filtered(filter: &Filter, sees_unpublished: bool, at: DateTime<Utc>) -> Selec
             ),
         );
     }
-    if let Some(q) = &filter.q {
-        query = query.filter(search(q));
+    if !filter.q.is_empty() {
+        query = query.filter(search(backend, &filter.q));
     }
     if let Some(after) = filter.published_after {
         query = query.filter(article::Column::PublishedAt.gte(after));
@@ -294,32 +301,44 @@ fn filtered(filter: &Filter, sees_unpublished: bool, at: DateTime<Utc>) -> Selec
     query
 }
 
-/// Every word of `q` must occur (case-insensitively) in the title, subtitle,
-/// excerpt or body.
-fn search(q: &str) -> Condition {
-    let mut all = Condition::all();
-    for word in q.split_whitespace().take(16) {
-        let escaped = word
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let mut any = Condition::any();
-        for col in [
-            article::Column::Title,
-            article::Column::Subtitle,
-            article::Column::Excerpt,
-            article::Column::BodyMarkdown,
-        ] {
-            any = any.add(
-                Expr::expr(Func::lower(Expr::col(col)))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
-            );
+/// The words of a search: runs of letters and digits, lower-cased, at most 16.
+pub fn search_terms(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Every term must start a word of the title, subtitle, excerpt or body: through
+/// the GIN index on PostgreSQL and the FTS5 table on SQLite. Terms are letters and
+/// digits only, so they cannot break out of either query syntax.
+fn search(backend: DbBackend, terms: &[String]) -> Condition {
+    let expr = match backend {
+        DbBackend::Postgres => {
+            let query = terms
+                .iter()
+                .map(|t| format!("{t}:*"))
+                .collect::<Vec<_>>()
+                .join(" & ");
+            Expr::cust_with_values(
+                format!("{PG_DOCUMENT} @@ to_tsquery('simple', $1)"),
+                [query],
+            )
         }
-        all = all.add(any);
-    }
-    all
+        _ => {
+            let query = terms
+                .iter()
+                .map(|t| format!("\"{t}\"*"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            Expr::cust_with_values(
+                "\"articles\".\"rowid\" IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)",
+                [query],
+            )
+        }
+    };
+    Condition::all().add(expr)
 }
 
 /// Rows after the cursor's position, in the sort's order (nulls last either way).
@@ -374,7 +393,7 @@ pub async fn list(
     sees_unpublished: bool,
 ) -> Result<(Page<Record>, Related), ApiError> {
     let at = now();
-    let base = filtered(filter, sees_unpublished, at);
+    let base = filtered(db.get_database_backend(), filter, sees_unpublished, at);
     let total = if params.count {
         Some(base.clone().count(db).await?)
     } else {

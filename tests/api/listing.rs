@@ -87,11 +87,21 @@ async fn every_filter_narrows_the_list() {
     assert_eq!(ids(&resp), as_ids(&[&a]));
     check(&app, "/api/v1/articles?q=heat", &[&a, &c]).await;
     check(&app, "/api/v1/articles?q=HEAT%20old", &[&a]).await;
+    check(&app, "/api/v1/articles?q=he%20hom", &[&a]).await;
     check(&app, "/api/v1/articles?q=harbour", &[&b]).await;
+    check(&app, "/api/v1/articles?q=capacity", &[&b]).await;
     check(&app, "/api/v1/articles?q=100%25", &[&b]).await;
-    check(&app, "/api/v1/articles?q=%25", &[&b]).await;
-    check(&app, "/api/v1/articles?q=_", &[]).await;
+    check(&app, "/api/v1/articles?q=timetable%20OR", &[]).await;
+    check(&app, "/api/v1/articles?q=%22ferry%22%20-x%20NEAR(y)", &[]).await;
+    check(&app, "/api/v1/articles?q=eat", &[]).await;
     check(&app, "/api/v1/articles?q=nothing-matches", &[]).await;
+    check(&app, "/api/v1/articles?q=%20", &[&a, &b, &c]).await;
+    for q in ["%25", "_", "%22%22", "*"] {
+        app.get(&format!("/api/v1/articles?q={q}"))
+            .await
+            .assert_problem(400)
+            .assert_fields(&["q"]);
+    }
     check(
         &app,
         "/api/v1/articles?published_after=2025-03-01T08:05:00Z",

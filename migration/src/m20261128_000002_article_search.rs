@@ -1,0 +1,78 @@
+//! Full-text search over articles, indexed on both backends with the same
+//! semantics: words split on anything that is not a letter or digit, compared
+//! case-insensitively, accents kept, no stemming.
+//!
+//! PostgreSQL: a GIN index on `to_tsvector('simple', …)` of the searchable text.
+//! SQLite: an FTS5 table over the same columns, kept in step by triggers.
+
+use sea_orm_migration::async_trait::async_trait;
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// The searchable text of an article; the query must use the same expression for
+/// PostgreSQL to use the index.
+pub const PG_DOCUMENT: &str = "to_tsvector('simple', title || ' ' || coalesce(subtitle, '') || ' ' || excerpt || ' ' || body_markdown)";
+
+const SQLITE_UP: &[&str] = &[
+    "CREATE VIRTUAL TABLE articles_fts USING fts5(title, subtitle, excerpt, body_markdown, \
+     content='articles', content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN \
+     INSERT INTO articles_fts(rowid, title, subtitle, excerpt, body_markdown) \
+     VALUES (new.rowid, new.title, new.subtitle, new.excerpt, new.body_markdown); END",
+    "CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN \
+     INSERT INTO articles_fts(articles_fts, rowid, title, subtitle, excerpt, body_markdown) \
+     VALUES ('delete', old.rowid, old.title, old.subtitle, old.excerpt, old.body_markdown); END",
+    "CREATE TRIGGER articles_fts_update AFTER UPDATE ON articles BEGIN \
+     INSERT INTO articles_fts(articles_fts, rowid, title, subtitle, excerpt, body_markdown) \
+     VALUES ('delete', old.rowid, old.title, old.subtitle, old.excerpt, old.body_markdown); \
+     INSERT INTO articles_fts(rowid, title, subtitle, excerpt, body_markdown) \
+     VALUES (new.rowid, new.title, new.subtitle, new.excerpt, new.body_markdown); END",
+    "INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')",
+];
+
+const SQLITE_DOWN: &[&str] = &[
+    "DROP TRIGGER IF EXISTS articles_fts_update",
+    "DROP TRIGGER IF EXISTS articles_fts_delete",
+    "DROP TRIGGER IF EXISTS articles_fts_insert",
+    "DROP TABLE IF EXISTS articles_fts",
+];
+
+#[async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                db.execute_unprepared(&format!(
+                    "CREATE INDEX idx_articles_search ON articles USING GIN (({PG_DOCUMENT}))"
+                ))
+                .await?;
+            }
+            _ => {
+                for sql in SQLITE_UP {
+                    db.execute_unprepared(sql).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                db.execute_unprepared("DROP INDEX IF EXISTS idx_articles_search")
+                    .await?;
+            }
+            _ => {
+                for sql in SQLITE_DOWN {
+                    db.execute_unprepared(sql).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
