@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::authors::Author;
+use super::body::JsonBody;
 use super::publishers::{Deleted, Publisher};
 use super::tags::Tag;
 use super::{
@@ -276,7 +277,7 @@ impl ArticlesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        body: Json<ArticleCreate>,
+        body: JsonBody<ArticleCreate>,
     ) -> Result<ArticleCreated, CreateError> {
         require(&auth.0, Action::ManageArticles)?;
         let record = articles::create(&state.db, body.0).await?;
@@ -302,7 +303,7 @@ impl ArticlesApi {
         auth: BearerAuth,
         /// The article's id or slug.
         id_or_slug: Path<String>,
-        body: Json<ArticleUpdate>,
+        body: JsonBody<ArticleUpdate>,
     ) -> Result<Json<Article>, UpdateError> {
         require(&auth.0, Action::ManageArticles)?;
         let current = articles::find_for_write(&state.db, &id_or_slug.0).await?;

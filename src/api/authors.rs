@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
+use super::body::JsonBody;
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -138,7 +139,7 @@ impl AuthorsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        body: Json<AuthorCreate>,
+        body: JsonBody<AuthorCreate>,
     ) -> Result<AuthorCreated, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let created = taxonomy::create_author(&state.db, body.0).await?;
@@ -160,7 +161,7 @@ impl AuthorsApi {
         auth: BearerAuth,
         /// The author's id or slug.
         id_or_slug: Path<String>,
-        body: Json<AuthorUpdate>,
+        body: JsonBody<AuthorUpdate>,
     ) -> Result<Json<Author>, UpdateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let current = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)

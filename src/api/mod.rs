@@ -4,6 +4,7 @@
 
 pub mod articles;
 pub mod authors;
+pub mod body;
 pub mod health;
 pub mod publishers;
 pub mod tags;

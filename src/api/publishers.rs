@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
+use super::body::JsonBody;
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
 };
@@ -167,7 +168,7 @@ impl PublishersApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        body: Json<PublisherCreate>,
+        body: JsonBody<PublisherCreate>,
     ) -> Result<PublisherCreated, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let created = taxonomy::create_publisher(&state.db, body.0).await?;
@@ -189,7 +190,7 @@ impl PublishersApi {
         auth: BearerAuth,
         /// The publisher's id or slug.
         id_or_slug: Path<String>,
-        body: Json<PublisherUpdate>,
+        body: JsonBody<PublisherUpdate>,
     ) -> Result<Json<Publisher>, UpdateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let current = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)

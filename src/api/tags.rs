@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
+use super::body::JsonBody;
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -126,7 +127,7 @@ impl TagsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        body: Json<TagCreate>,
+        body: JsonBody<TagCreate>,
     ) -> Result<TagCreated, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let created = taxonomy::create_tag(&state.db, body.0).await?;
@@ -148,7 +149,7 @@ impl TagsApi {
         auth: BearerAuth,
         /// The tag's id or slug.
         id_or_slug: Path<String>,
-        body: Json<TagUpdate>,
+        body: JsonBody<TagUpdate>,
     ) -> Result<Json<Tag>, UpdateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let current = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
