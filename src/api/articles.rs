@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::authors::Author;
 use super::body::JsonBody;
+use super::found::Found;
 use super::publishers::{Deleted, Publisher};
 use super::tags::Tag;
 use super::{
@@ -29,10 +30,13 @@ use crate::error::ApiError;
 /// A news story.
 #[derive(Object, Debug, Clone)]
 pub struct Article {
+    /// The id (a UUIDv7).
     pub id: Uuid,
     /// Unique, URL-safe name; the article can be fetched by it.
     pub slug: String,
+    /// The headline.
     pub title: String,
+    /// The standfirst under the headline.
     pub subtitle: Option<String>,
     /// A short summary for lists and previews.
     pub excerpt: String,
@@ -42,6 +46,7 @@ pub struct Article {
     pub body_html: String,
     /// The status a reader sees: a scheduled article whose `published_at` has passed is `published`.
     pub status: Status,
+    /// When the article is, was or will be public (RFC 3339, UTC); `null` for undated drafts.
     pub published_at: Option<DateTime<Utc>>,
     /// Where the story was filed from.
     pub dateline: Option<String>,
@@ -55,10 +60,13 @@ pub struct Article {
     pub author_ids: Vec<Uuid>,
     /// The topics, in order.
     pub tag_ids: Vec<Uuid>,
+    /// Minutes to read the body, at 200 words a minute; at least 1.
     pub reading_time_minutes: i32,
     /// Incremented on every update.
     pub version: i32,
+    /// When it was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When it was last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
     /// The byline's authors, in order (with `include=authors`).
     #[oai(skip_serializing_if_is_none)]
@@ -138,7 +146,9 @@ fn view(record: Record, related: &Related, include: Include, at: DateTime<Utc>) 
 /// A page of articles.
 #[derive(Object, Debug, Clone)]
 pub struct ArticleList {
+    /// The articles on this page.
     pub data: Vec<Article>,
+    /// Paging information.
     pub meta: ListMeta,
 }
 
@@ -197,7 +207,7 @@ impl ArticlesApi {
         /// Related objects to embed, comma-separated: `authors`, `publisher`, `syndicated_from`, `tags`.
         #[oai(validator(max_length = 100))]
         include: Query<Option<String>>,
-    ) -> Result<Json<ArticleList>, ListError> {
+    ) -> Result<Found<ArticleList>, ListError> {
         let viewer = Viewer::from_request(req, auth)?;
         let include = Include::parse(include.0.as_deref())?;
         if q.0
@@ -228,7 +238,7 @@ impl ArticlesApi {
         )
         .await?;
         let at = now();
-        Ok(Json(ArticleList {
+        Ok(Found(ArticleList {
             data: page
                 .items
                 .into_iter()
@@ -260,12 +270,12 @@ impl ArticlesApi {
         /// Related objects to embed, comma-separated: `authors`, `publisher`, `syndicated_from`, `tags`.
         #[oai(validator(max_length = 100))]
         include: Query<Option<String>>,
-    ) -> Result<Json<Article>, ReadError> {
+    ) -> Result<Found<Article>, ReadError> {
         let viewer = Viewer::from_request(req, auth)?;
         let include = Include::parse(include.0.as_deref())?;
         let (record, related) =
             articles::get(&state.db, &id_or_slug.0, include, sees_unpublished(&viewer)).await?;
-        Ok(Json(view(record, &related, include, now())))
+        Ok(Found(view(record, &related, include, now())))
     }
 
     /// Create an article
@@ -304,11 +314,11 @@ impl ArticlesApi {
         /// The article's id or slug.
         id_or_slug: Path<String>,
         body: JsonBody<ArticleUpdate>,
-    ) -> Result<Json<Article>, UpdateError> {
+    ) -> Result<Found<Article>, UpdateError> {
         require(&auth.0, Action::ManageArticles)?;
         let current = articles::find_for_write(&state.db, &id_or_slug.0).await?;
         let record = articles::update(&state.db, current, body.0).await?;
-        Ok(Json(view(
+        Ok(Found(view(
             record,
             &Related::default(),
             Include::default(),

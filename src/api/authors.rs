@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
+use super::found::Found;
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -21,16 +22,21 @@ use crate::error::ApiError;
 /// A byline. An author may exist without a user account.
 #[derive(Object, Debug, Clone)]
 pub struct Author {
+    /// The id (a UUIDv7).
     pub id: Uuid,
     /// Unique, URL-safe name; the author can be fetched by it.
     pub slug: String,
     /// The name as printed in bylines.
     pub name: String,
+    /// A short biography.
     pub bio: Option<String>,
+    /// A portrait (absolute http or https URL).
     pub avatar_url: Option<String>,
     /// The publisher the author works for, if any.
     pub publisher_id: Option<Uuid>,
+    /// When it was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When it was last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
 }
 
@@ -52,7 +58,9 @@ impl From<author::Model> for Author {
 /// A page of authors.
 #[derive(Object, Debug, Clone)]
 pub struct AuthorList {
+    /// The authors on this page.
     pub data: Vec<Author>,
+    /// Paging information.
     pub meta: ListMeta,
 }
 
@@ -91,7 +99,7 @@ impl AuthorsApi {
         cursor: Query<Option<String>>,
         /// `true` adds `meta.total`.
         count: Query<Option<bool>>,
-    ) -> Result<Json<AuthorList>, PublicListError> {
+    ) -> Result<Found<AuthorList>, PublicListError> {
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_by_name(
             &state.db,
@@ -101,7 +109,7 @@ impl AuthorsApi {
             &params,
         )
         .await?;
-        Ok(Json(AuthorList {
+        Ok(Found(AuthorList {
             meta: ListMeta {
                 limit: params.limit,
                 next_cursor: page.next_cursor,
@@ -124,11 +132,11 @@ impl AuthorsApi {
         state: Data<&AppState>,
         /// The author's id or slug.
         id_or_slug: Path<String>,
-    ) -> Result<Json<Author>, PublicReadError> {
+    ) -> Result<Found<Author>, PublicReadError> {
         let found = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Json(found.into()))
+        Ok(Found(found.into()))
     }
 
     /// Create an author
@@ -162,12 +170,12 @@ impl AuthorsApi {
         /// The author's id or slug.
         id_or_slug: Path<String>,
         body: JsonBody<AuthorUpdate>,
-    ) -> Result<Json<Author>, UpdateError> {
+    ) -> Result<Found<Author>, UpdateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let current = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Json(
+        Ok(Found(
             taxonomy::update_author(&state.db, current, body.0)
                 .await?
                 .into(),

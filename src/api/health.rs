@@ -16,6 +16,13 @@ pub enum Ready {
     NotReady(PlainText<&'static str>),
 }
 
+#[derive(ApiResponse)]
+pub enum Live {
+    /// The process is serving requests.
+    #[oai(status = 200)]
+    Ok(PlainText<&'static str>),
+}
+
 pub struct HealthApi;
 
 #[OpenApi(tag = "ApiTags::Health")]
@@ -24,8 +31,8 @@ impl HealthApi {
     ///
     /// 200 while the process serves requests.
     #[oai(path = "/health/live", method = "get", operation_id = "live")]
-    async fn live(&self) -> PlainText<&'static str> {
-        PlainText("ok")
+    async fn live(&self) -> Live {
+        Live::Ok(PlainText("ok"))
     }
 
     /// Readiness

@@ -5,6 +5,7 @@
 pub mod articles;
 pub mod authors;
 pub mod body;
+pub mod found;
 pub mod health;
 pub mod publishers;
 pub mod tags;

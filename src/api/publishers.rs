@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
+use super::found::Found;
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
 };
@@ -22,14 +23,19 @@ use crate::error::ApiError;
 /// A news organisation or a syndication service.
 #[derive(Object, Debug, Clone)]
 pub struct Publisher {
+    /// The id (a UUIDv7).
     pub id: Uuid,
     /// Unique, URL-safe name; the publisher can be fetched by it.
     pub slug: String,
+    /// The name as shown to readers.
     pub name: String,
     /// A short description, shown beside the publisher's stories.
     pub description: Option<String>,
+    /// The website (absolute http or https URL).
     pub website_url: Option<String>,
+    /// When it was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When it was last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
 }
 
@@ -50,7 +56,9 @@ impl From<publisher::Model> for Publisher {
 /// A page of publishers.
 #[derive(Object, Debug, Clone)]
 pub struct PublisherList {
+    /// The publishers on this page.
     pub data: Vec<Publisher>,
+    /// Paging information.
     pub meta: ListMeta,
 }
 
@@ -116,7 +124,7 @@ impl PublishersApi {
         cursor: Query<Option<String>>,
         /// `true` adds `meta.total`.
         count: Query<Option<bool>>,
-    ) -> Result<Json<PublisherList>, PublicListError> {
+    ) -> Result<Found<PublisherList>, PublicListError> {
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_by_name(
             &state.db,
@@ -126,7 +134,7 @@ impl PublishersApi {
             &params,
         )
         .await?;
-        Ok(Json(PublisherList {
+        Ok(Found(PublisherList {
             meta: ListMeta {
                 limit: params.limit,
                 next_cursor: page.next_cursor,
@@ -149,11 +157,11 @@ impl PublishersApi {
         state: Data<&AppState>,
         /// The publisher's id or slug.
         id_or_slug: Path<String>,
-    ) -> Result<Json<Publisher>, PublicReadError> {
+    ) -> Result<Found<Publisher>, PublicReadError> {
         let found = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Json(found.into()))
+        Ok(Found(found.into()))
     }
 
     /// Create a publisher
@@ -191,12 +199,12 @@ impl PublishersApi {
         /// The publisher's id or slug.
         id_or_slug: Path<String>,
         body: JsonBody<PublisherUpdate>,
-    ) -> Result<Json<Publisher>, UpdateError> {
+    ) -> Result<Found<Publisher>, UpdateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let current = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Json(
+        Ok(Found(
             taxonomy::update_publisher(&state.db, current, body.0)
                 .await?
                 .into(),

@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
+use super::found::Found;
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -21,13 +22,17 @@ use crate::error::ApiError;
 /// A topic.
 #[derive(Object, Debug, Clone)]
 pub struct Tag {
+    /// The id (a UUIDv7).
     pub id: Uuid,
     /// Unique, URL-safe name; the tag can be fetched by it.
     pub slug: String,
+    /// The name as shown to readers.
     pub name: String,
     /// What the topic covers.
     pub description: Option<String>,
+    /// When it was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When it was last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
 }
 
@@ -47,7 +52,9 @@ impl From<tag::Model> for Tag {
 /// A page of tags.
 #[derive(Object, Debug, Clone)]
 pub struct TagList {
+    /// The tags on this page.
     pub data: Vec<Tag>,
+    /// Paging information.
     pub meta: ListMeta,
 }
 
@@ -83,7 +90,7 @@ impl TagsApi {
         cursor: Query<Option<String>>,
         /// `true` adds `meta.total`.
         count: Query<Option<bool>>,
-    ) -> Result<Json<TagList>, PublicListError> {
+    ) -> Result<Found<TagList>, PublicListError> {
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_by_name(
             &state.db,
@@ -93,7 +100,7 @@ impl TagsApi {
             &params,
         )
         .await?;
-        Ok(Json(TagList {
+        Ok(Found(TagList {
             meta: ListMeta {
                 limit: params.limit,
                 next_cursor: page.next_cursor,
@@ -112,11 +119,11 @@ impl TagsApi {
         state: Data<&AppState>,
         /// The tag's id or slug.
         id_or_slug: Path<String>,
-    ) -> Result<Json<Tag>, PublicReadError> {
+    ) -> Result<Found<Tag>, PublicReadError> {
         let found = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Json(found.into()))
+        Ok(Found(found.into()))
     }
 
     /// Create a tag
@@ -150,12 +157,12 @@ impl TagsApi {
         /// The tag's id or slug.
         id_or_slug: Path<String>,
         body: JsonBody<TagUpdate>,
-    ) -> Result<Json<Tag>, UpdateError> {
+    ) -> Result<Found<Tag>, UpdateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let current = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Json(
+        Ok(Found(
             taxonomy::update_tag(&state.db, current, body.0)
                 .await?
                 .into(),

@@ -596,27 +596,39 @@ pub struct ArticleCreate {
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
 pub struct ArticleUpdate {
+    /// A new headline.
     #[oai(validator(min_length = 1, max_length = 300))]
     pub title: MaybeUndefined<Text>,
+    /// A new slug (lower-case ASCII words joined by hyphens); the old one stops working.
     #[oai(validator(max_length = 80))]
     pub slug: MaybeUndefined<Text>,
+    /// A new standfirst; `null` clears it.
     #[oai(validator(max_length = 500))]
     pub subtitle: MaybeUndefined<Text>,
     /// Set to `null` to derive the excerpt from the body again.
     #[oai(validator(max_length = 1000))]
     pub excerpt: MaybeUndefined<Text>,
+    /// A new body in Markdown; `body_html`, the reading time and a derived excerpt follow it.
     #[oai(validator(max_length = 200000))]
     pub body_markdown: MaybeUndefined<Text>,
+    /// A new status; `scheduled` needs a future `published_at`, `published` sets it to now when absent.
     pub status: MaybeUndefined<Status>,
+    /// A new publication time (RFC 3339); `null` clears it.
     pub published_at: MaybeUndefined<DateTime<Utc>>,
+    /// A new dateline; `null` clears it.
     #[oai(validator(max_length = 200))]
     pub dateline: MaybeUndefined<Text>,
+    /// A new original URL; `null` clears it.
     #[oai(validator(max_length = 2048))]
     pub canonical_url: MaybeUndefined<Text>,
+    /// A new publisher; `null` clears the affiliation.
     pub publisher_id: MaybeUndefined<Uuid>,
+    /// A new original publisher; `null` marks the story as not syndicated.
     pub syndicated_from_id: MaybeUndefined<Uuid>,
+    /// The whole new byline, in order.
     #[oai(validator(max_items = 20))]
     pub author_ids: MaybeUndefined<Vec<Uuid>>,
+    /// The whole new list of topics, in order.
     #[oai(validator(max_items = 50))]
     pub tag_ids: MaybeUndefined<Vec<Uuid>>,
 }

@@ -202,12 +202,16 @@ pub struct PublisherCreate {
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
 pub struct PublisherUpdate {
+    /// A new name.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: MaybeUndefined<Text>,
+    /// A new slug (lower-case ASCII words joined by hyphens); the old one stops working.
     #[oai(validator(max_length = 80))]
     pub slug: MaybeUndefined<Text>,
+    /// A new description; `null` clears it.
     #[oai(validator(max_length = 5000))]
     pub description: MaybeUndefined<Text>,
+    /// A new website (absolute http or https URL); `null` clears it.
     #[oai(validator(max_length = 2048))]
     pub website_url: MaybeUndefined<Text>,
 }
@@ -339,14 +343,19 @@ pub struct AuthorCreate {
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
 pub struct AuthorUpdate {
+    /// A new name.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: MaybeUndefined<Text>,
+    /// A new slug (lower-case ASCII words joined by hyphens); the old one stops working.
     #[oai(validator(max_length = 80))]
     pub slug: MaybeUndefined<Text>,
+    /// A new biography; `null` clears it.
     #[oai(validator(max_length = 5000))]
     pub bio: MaybeUndefined<Text>,
+    /// A new portrait URL; `null` clears it.
     #[oai(validator(max_length = 2048))]
     pub avatar_url: MaybeUndefined<Text>,
+    /// A new publisher; `null` clears the affiliation.
     pub publisher_id: MaybeUndefined<Uuid>,
 }
 
@@ -521,10 +530,13 @@ pub struct TagCreate {
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
 pub struct TagUpdate {
+    /// A new name.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: MaybeUndefined<Text>,
+    /// A new slug (lower-case ASCII words joined by hyphens); the old one stops working.
     #[oai(validator(max_length = 80))]
     pub slug: MaybeUndefined<Text>,
+    /// A new description; `null` clears it.
     #[oai(validator(max_length = 5000))]
     pub description: MaybeUndefined<Text>,
 }

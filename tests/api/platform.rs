@@ -198,3 +198,39 @@ async fn health_endpoints_answer() {
     assert_eq!(live.text, "ok");
     app.get("/health/ready").await.assert_status(200);
 }
+
+#[tokio::test]
+async fn every_operation_parameter_response_and_field_in_the_spec_is_described() {
+    let spec: serde_json::Value = serde_json::from_str(&dispatch::api::service().spec()).unwrap();
+    let mut missing = Vec::new();
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for key in ["summary", "description", "operationId"] {
+                if op[key].as_str().is_none_or(str::is_empty) {
+                    missing.push(format!("{method} {path}: {key}"));
+                }
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["description"].as_str().is_none_or(str::is_empty) {
+                    missing.push(format!("{method} {path}: parameter {}", param["name"]));
+                }
+            }
+            for (status, resp) in op["responses"].as_object().unwrap() {
+                if resp["description"].as_str().is_none_or(str::is_empty) {
+                    missing.push(format!("{method} {path}: response {status}"));
+                }
+            }
+        }
+    }
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        if schema["description"].as_str().is_none_or(str::is_empty) {
+            missing.push(format!("schema {name}"));
+        }
+        for (field, prop) in schema["properties"].as_object().into_iter().flatten() {
+            if prop["description"].as_str().is_none_or(str::is_empty) {
+                missing.push(format!("schema {name}: {field}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "undescribed: {missing:#?}");
+}
