@@ -21,6 +21,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin: String,
     pub statements: Arc<AtomicUsize>,
+    /// The application's own database connection (statements on it are counted too).
+    pub db: sea_orm::DatabaseConnection,
     keys: TokenKeys,
     _db: TestDb,
 }
@@ -106,7 +108,7 @@ impl Resp {
     }
 }
 
-enum TestDb {
+pub enum TestDb {
     Sqlite(std::path::PathBuf),
     Postgres,
 }
@@ -123,7 +125,7 @@ impl Drop for TestDb {
 
 /// A fresh, migrated database: a new SQLite file, or a new PostgreSQL database on
 /// the server `TEST_DATABASE_URL` names.
-async fn fresh_database() -> (String, TestDb) {
+pub async fn fresh_database() -> (String, TestDb) {
     let name = format!("dispatch_test_{}", Uuid::now_v7().simple());
     match std::env::var("TEST_DATABASE_URL")
         .ok()
@@ -183,7 +185,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     db.set_metric_callback(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let app = Application::build(config, db).await.expect("build app");
+    let app = Application::build(config, db.clone())
+        .await
+        .expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let keys = TokenKeys::new(&Secret::new(SECRET));
@@ -198,6 +202,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             .unwrap(),
         admin,
         statements,
+        db,
         keys,
         _db: guard,
     }

@@ -8,6 +8,7 @@ mod articles;
 mod authors;
 mod bad_input;
 mod listing;
+mod operations;
 mod platform;
 mod publishers;
 mod tags;
