@@ -764,36 +764,6 @@ fn missing(
     }
 }
 
-async fn article_slug(
-    db: &impl ConnectionTrait,
-    given: Option<&str>,
-    title: &str,
-    except: Option<Uuid>,
-) -> Result<String, ApiError> {
-    if let Some(given) = given {
-        let mut taken = article::Entity::find().filter(article::Column::Slug.eq(given));
-        if let Some(id) = except {
-            taken = taken.filter(article::Column::Id.ne(id));
-        }
-        if taken.count(db).await? > 0 {
-            return Err(ApiError::conflict("slug", "is already taken"));
-        }
-        return Ok(given.to_string());
-    }
-    let mut base = slug::slugify(title);
-    if base.is_empty() || Uuid::parse_str(&base).is_ok() {
-        base = "untitled".to_string();
-    }
-    Ok(slug::free::<article::Entity, _>(
-        db,
-        article::Column::Slug,
-        article::Column::Id,
-        &base,
-        except,
-    )
-    .await?)
-}
-
 async fn replace_byline_and_tags(
     txn: &impl ConnectionTrait,
     article_id: Uuid,
@@ -870,7 +840,14 @@ pub async fn create(db: &DatabaseConnection, input: ArticleCreate) -> Result<Rec
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let slug = article_slug(db, input.slug.as_deref(), &draft.title, None).await?;
+    let slug = slug::choose::<article::Entity>(
+        db,
+        (article::Column::Id, article::Column::Slug),
+        input.slug.as_deref(),
+        &draft.title,
+        None,
+    )
+    .await?;
     let at = now();
     let id = Uuid::now_v7();
     let model = article::ActiveModel {
@@ -1012,7 +989,14 @@ pub async fn update(
     let version = current.version;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
-        model.slug = Set(article_slug(db, Some(slug.as_str()), "", Some(id)).await?);
+        model.slug = Set(slug::choose::<article::Entity>(
+            db,
+            (article::Column::Id, article::Column::Slug),
+            Some(slug.as_str()),
+            "",
+            Some(id),
+        )
+        .await?);
     }
     if input.body_markdown.value().is_some() {
         model.body_html = Set(markdown::render(&draft.body_markdown));

@@ -1,10 +1,12 @@
 //! Slugs: lower-case ASCII words joined by hyphens, unique per resource.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
     sea_query::Condition,
 };
 use uuid::Uuid;
+
+use crate::error::ApiError;
 
 pub const MAX_LEN: usize = 80;
 /// Room left for a `-NNN` collision suffix on generated slugs.
@@ -112,6 +114,36 @@ fn first_free(base: &str, taken: &[String]) -> String {
         .collect();
     let n = (2..).find(|n| !used.contains(n)).unwrap_or(2);
     format!("{base}-{n}")
+}
+
+/// The slug for a new or renamed row: the client's own (refused with 409 if taken
+/// by another row), or one made from `name` with a free collision suffix.
+pub async fn choose<E>(
+    db: &impl ConnectionTrait,
+    (id_col, slug_col): (E::Column, E::Column),
+    given: Option<&str>,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<String, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    if let Some(given) = given {
+        let mut taken = E::find().filter(slug_col.eq(given));
+        if let Some(id) = except {
+            taken = taken.filter(id_col.ne(id));
+        }
+        if taken.count(db).await? > 0 {
+            return Err(ApiError::conflict("slug", "is already taken"));
+        }
+        return Ok(given.to_string());
+    }
+    let mut base = slugify(name);
+    if base.is_empty() || Uuid::parse_str(&base).is_ok() {
+        base = "untitled".to_string();
+    }
+    Ok(free::<E, _>(db, slug_col, id_col, &base, except).await?)
 }
 
 #[cfg(test)]

@@ -127,36 +127,6 @@ pub async fn find<E: EntityTrait>(
         .await?)
 }
 
-/// The slug for a new or renamed row: the client's own (refused with 409 if taken
-/// by another row), or one made from `name` with a free collision suffix.
-async fn choose_slug<E>(
-    db: &impl ConnectionTrait,
-    (id_col, slug_col): (E::Column, E::Column),
-    given: Option<&str>,
-    name: &str,
-    except: Option<Uuid>,
-) -> Result<String, ApiError>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-{
-    if let Some(given) = given {
-        let mut taken = E::find().filter(slug_col.eq(given));
-        if let Some(id) = except {
-            taken = taken.filter(id_col.ne(id));
-        }
-        if taken.count(db).await? > 0 {
-            return Err(ApiError::conflict("slug", "is already taken"));
-        }
-        return Ok(given.to_string());
-    }
-    let mut base = slug::slugify(name);
-    if base.is_empty() || Uuid::parse_str(&base).is_ok() {
-        base = "untitled".to_string();
-    }
-    Ok(slug::free::<E, _>(db, slug_col, id_col, &base, except).await?)
-}
-
 fn not_null<T>(field: &str, value: &MaybeUndefined<T>, errors: &mut Vec<FieldError>) {
     if value.is_null() {
         errors.push(FieldError::new(field, "must not be null"));
@@ -225,7 +195,7 @@ pub async fn create_publisher(
     check_slug(input.slug.as_deref(), &mut errors);
     check_url("website_url", input.website_url.as_deref(), &mut errors);
     finish(errors)?;
-    let slug = choose_slug::<publisher::Entity>(
+    let slug = slug::choose::<publisher::Entity>(
         db,
         PUBLISHER_KEYS,
         input.slug.as_deref(),
@@ -270,9 +240,14 @@ pub async fn update_publisher(
     let id = current.id;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
-        let slug =
-            choose_slug::<publisher::Entity>(db, PUBLISHER_KEYS, Some(slug.as_str()), "", Some(id))
-                .await?;
+        let slug = slug::choose::<publisher::Entity>(
+            db,
+            PUBLISHER_KEYS,
+            Some(slug.as_str()),
+            "",
+            Some(id),
+        )
+        .await?;
         model.slug = Set(slug);
     }
     if let Some(name) = input.name.value() {
@@ -384,7 +359,7 @@ pub async fn create_author(
     check_publisher_exists(db, "publisher_id", input.publisher_id, &mut errors).await?;
     finish(errors)?;
     let slug =
-        choose_slug::<author::Entity>(db, AUTHOR_KEYS, input.slug.as_deref(), &input.name, None)
+        slug::choose::<author::Entity>(db, AUTHOR_KEYS, input.slug.as_deref(), &input.name, None)
             .await?;
     let at = now();
     author::ActiveModel {
@@ -439,7 +414,7 @@ pub async fn update_author(
     if let Some(slug) = input.slug.value() {
         model.slug =
             Set(
-                choose_slug::<author::Entity>(db, AUTHOR_KEYS, Some(slug.as_str()), "", Some(id))
+                slug::choose::<author::Entity>(db, AUTHOR_KEYS, Some(slug.as_str()), "", Some(id))
                     .await?,
             );
     }
@@ -547,7 +522,7 @@ pub async fn create_tag(db: &DatabaseConnection, input: TagCreate) -> Result<tag
     check_slug(input.slug.as_deref(), &mut errors);
     finish(errors)?;
     let slug =
-        choose_slug::<tag::Entity>(db, TAG_KEYS, input.slug.as_deref(), &input.name, None).await?;
+        slug::choose::<tag::Entity>(db, TAG_KEYS, input.slug.as_deref(), &input.name, None).await?;
     let at = now();
     tag::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -580,7 +555,10 @@ pub async fn update_tag(
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
         model.slug =
-            Set(choose_slug::<tag::Entity>(db, TAG_KEYS, Some(slug.as_str()), "", Some(id)).await?);
+            Set(
+                slug::choose::<tag::Entity>(db, TAG_KEYS, Some(slug.as_str()), "", Some(id))
+                    .await?,
+            );
     }
     if let Some(name) = input.name.value() {
         model.name_key = Set(sort_key(name, 200));
