@@ -163,13 +163,31 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let app = app(self.state, &self.config);
         Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                app,
-                async {
-                    let _ = tokio::signal::ctrl_c().await;
-                },
-                Some(Duration::from_secs(10)),
-            )
+            .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))
             .await
     }
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM (what container runtimes and systemd send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down: finishing requests in flight");
 }
