@@ -254,14 +254,85 @@ fn describe_poem_error(status: StatusCode, message: &str) -> (String, Option<Vec
     let field = backticked_after(message, "field `")
         .or_else(|| backticked_after(message, "parameter `"))
         .or_else(|| backticked_after(message, "path `"));
-    let detail = message.to_string();
     match field {
         Some(field) if status == StatusCode::BAD_REQUEST => {
-            let errors = vec![FieldError::new(field, detail.clone())];
-            (detail, Some(errors))
+            let reason = plain_reason(message);
+            let detail = format!("`{field}`: {reason}");
+            (detail, Some(vec![FieldError::new(field, reason)]))
         }
-        _ => (detail, None),
+        _ => (message.to_string(), None),
     }
+}
+
+/// poem-openapi's parse and validator messages, said plainly.
+fn plain_reason(message: &str) -> String {
+    if let Some(rule) = message.split("verification failed. ").nth(1) {
+        let number = |r: &str| {
+            r.split(['(', ',', ')'])
+                .nth(1)
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        };
+        return match rule.split('(').next().unwrap_or_default() {
+            "maximum" => format!("must be at most {}", number(rule)),
+            "minimum" => format!("must be at least {}", number(rule)),
+            "maxLength" => format!("must be at most {} characters long", number(rule)),
+            "minLength" if number(rule) == "1" => "must not be empty".to_string(),
+            "minLength" => format!("must be at least {} characters long", number(rule)),
+            "maxItems" => format!("must have at most {} items", number(rule)),
+            _ => format!("breaks the rule {rule}"),
+        };
+    }
+    if message.contains("unknown field `") {
+        return "is not a field of this object".to_string();
+    }
+    let ty = message
+        .split("failed to parse \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default();
+    match ty {
+        t if t.starts_with("integer(uint") => "must be a whole number of 0 or more".to_string(),
+        t if t.starts_with("integer") => "must be a whole number".to_string(),
+        "boolean" => "must be true or false".to_string(),
+        "string_date-time" => {
+            "must be an RFC 3339 date-time such as 2026-11-28T06:00:00Z".to_string()
+        }
+        "string_uuid" => "must be a UUID".to_string(),
+        "" => message.to_string(),
+        name => match enum_values(name) {
+            Some(values) => format!("must be one of {}", values.join(", ")),
+            None => format!("is not a valid {name}"),
+        },
+    }
+}
+
+/// The values of an enum schema of the API, by schema name (read once from the spec).
+fn enum_values(name: &str) -> Option<&'static Vec<String>> {
+    static ENUMS: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>> =
+        std::sync::OnceLock::new();
+    ENUMS
+        .get_or_init(|| {
+            let spec: serde_json::Value =
+                serde_json::from_str(&crate::api::service().spec()).unwrap_or_default();
+            spec["components"]["schemas"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(name, schema)| {
+                    let values = schema["enum"].as_array()?;
+                    Some((
+                        name.clone(),
+                        values
+                            .iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect(),
+                    ))
+                })
+                .collect()
+        })
+        .get(name)
 }
 
 fn backticked_after(message: &str, marker: &str) -> Option<String> {
@@ -319,6 +390,56 @@ fn with_www_authenticate(mut resp: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_failures_are_said_plainly() {
+        let cases = [
+            (
+                "failed to parse parameter `limit`: verification failed. maximum(100, exclusive: false)",
+                "limit",
+                "must be at most 100",
+            ),
+            (
+                "failed to parse parameter `limit`: verification failed. minimum(1, exclusive: false)",
+                "limit",
+                "must be at least 1",
+            ),
+            (
+                "failed to parse parameter `limit`: failed to parse \"integer(uint64)\": invalid digit found in string (occurred while parsing \"optional_integer(uint64)\")",
+                "limit",
+                "must be a whole number of 0 or more",
+            ),
+            (
+                "failed to parse parameter `count`: failed to parse \"boolean\": provided string was not `true` or `false` (occurred while parsing \"optional_boolean\")",
+                "count",
+                "must be true or false",
+            ),
+            (
+                "failed to parse parameter `status`: failed to parse \"Status\": Expect a valid enumeration value. (occurred while parsing \"optional_Status\")",
+                "status",
+                "must be one of draft, scheduled, published, archived",
+            ),
+            (
+                "parse request payload error: failed to parse \"TagCreate\": field `name` verification failed. maxLength(200)",
+                "name",
+                "must be at most 200 characters long",
+            ),
+            (
+                "parse request payload error: failed to parse \"TagCreate\": field `name` verification failed. minLength(1)",
+                "name",
+                "must not be empty",
+            ),
+        ];
+        for (message, field, reason) in cases {
+            let (detail, errors) = describe_poem_error(StatusCode::BAD_REQUEST, message);
+            assert_eq!(
+                errors.unwrap(),
+                vec![FieldError::new(field, reason)],
+                "{message}"
+            );
+            assert_eq!(detail, format!("`{field}`: {reason}"));
+        }
+    }
 
     #[test]
     fn field_is_extracted_from_poem_openapi_messages() {

@@ -428,35 +428,80 @@ async fn bad_list_parameters_are_400s_naming_the_parameter() {
         "/api/v1/authors",
         "/api/v1/tags",
     ] {
-        for (query, field) in [
-            ("limit=-1", "limit"),
-            ("limit=0", "limit"),
-            ("limit=101", "limit"),
-            ("limit=99999999999999999999999", "limit"),
-            ("limit=ten", "limit"),
-            ("count=maybe", "count"),
-            ("cursor=!!!", "cursor"),
+        for (query, field, message) in [
+            ("limit=-1", "limit", "must be a whole number of 0 or more"),
+            ("limit=0", "limit", "must be at least 1"),
+            ("limit=101", "limit", "must be at most 100"),
+            (
+                "limit=99999999999999999999999",
+                "limit",
+                "must be a whole number of 0 or more",
+            ),
+            ("limit=ten", "limit", "must be a whole number of 0 or more"),
+            ("count=maybe", "count", "must be true or false"),
+            (
+                "cursor=!!!",
+                "cursor",
+                "is not a cursor this API issued for this sort; start again without it",
+            ),
         ] {
-            app.get(&format!("{path}?{query}"))
-                .await
-                .assert_problem(400)
-                .assert_fields(&[field]);
+            let resp = app.get(&format!("{path}?{query}")).await;
+            resp.assert_problem(400).assert_fields(&[field]);
+            assert_eq!(
+                resp.body["errors"][0]["message"],
+                json!(message),
+                "{path}?{query}"
+            );
+            assert_eq!(resp.body["detail"], json!(format!("`{field}`: {message}")));
         }
         app.get(&format!("{path}?limit=100"))
             .await
             .assert_status(200);
     }
-    for (query, field) in [
-        ("status=live", "status"),
-        ("published_after=yesterday", "published_after"),
-        ("published_before=2025-13-01T00:00:00Z", "published_before"),
-        ("include=authors,bogus", "include"),
+    for (query, field, message) in [
+        (
+            "status=live",
+            "status",
+            "must be one of draft, scheduled, published, archived",
+        ),
+        (
+            "sort=newest",
+            "sort",
+            "must be one of published_at, -published_at, title, -title, updated_at, -updated_at",
+        ),
+        (
+            "published_after=yesterday",
+            "published_after",
+            "must be an RFC 3339 date-time such as 2026-11-28T06:00:00Z",
+        ),
+        (
+            "published_before=2025-13-01T00:00:00Z",
+            "published_before",
+            "must be an RFC 3339 date-time such as 2026-11-28T06:00:00Z",
+        ),
+        (
+            "include=authors,bogus",
+            "include",
+            "unknown relation `bogus`; use any of authors, publisher, syndicated_from, tags",
+        ),
+        ("q=%25%25", "q", "must contain at least one letter or digit"),
     ] {
-        app.get(&format!("/api/v1/articles?{query}"))
-            .await
-            .assert_problem(400)
-            .assert_fields(&[field]);
+        let resp = app.get(&format!("/api/v1/articles?{query}")).await;
+        resp.assert_problem(400).assert_fields(&[field]);
+        assert_eq!(resp.body["errors"][0]["message"], json!(message), "{query}");
     }
+    let long_q = "x".repeat(201);
+    let resp = app.get(&format!("/api/v1/articles?q={long_q}")).await;
+    resp.assert_problem(400).assert_fields(&["q"]);
+    assert_eq!(
+        resp.body["errors"][0]["message"],
+        "must be at most 200 characters long"
+    );
+    let resp = app.get("/api/v1/tags?sort=newest").await;
+    assert_eq!(
+        resp.body["errors"][0]["message"],
+        "must be one of name, -name"
+    );
 }
 
 fn sign(claims: &Value, secret: &str, alg: Algorithm) -> String {
