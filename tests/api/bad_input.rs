@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{BODY_LIMIT, SECRET, TestApp, spawn_app};
+use crate::helpers::{BODY_LIMIT, Resp, SECRET, TestApp, spawn_app};
 
 /// What to send.
 enum Input {
@@ -62,18 +62,16 @@ fn common_cases() -> Vec<Case> {
     ]
 }
 
+async fn send_as_admin(app: &TestApp, method: Method, path: &str, input: Input) -> Resp {
+    match input {
+        Input::Json(body) => app.send(method, path, Some(&app.admin), Some(body)).await,
+        Input::Raw(ct, body) => app.send_raw(method, path, Some(&app.admin), ct, body).await,
+    }
+}
+
 async fn run(app: &TestApp, method: Method, path: &str, cases: Vec<Case>) {
     for c in cases {
-        let resp = match c.input {
-            Input::Json(body) => {
-                app.send(method.clone(), path, Some(&app.admin), Some(body))
-                    .await
-            }
-            Input::Raw(ct, body) => {
-                app.send_raw(method.clone(), path, Some(&app.admin), ct, body)
-                    .await
-            }
-        };
+        let resp = send_as_admin(app, method.clone(), path, c.input).await;
         assert_eq!(
             resp.status.as_u16(),
             c.status,
@@ -829,16 +827,7 @@ async fn problem_bodies_are_exactly_as_documented() {
         ),
     ];
     for (method, path, input, expected) in cases {
-        let resp = match input {
-            Input::Json(body) => {
-                app.send(method.clone(), path, Some(&app.admin), Some(body))
-                    .await
-            }
-            Input::Raw(ct, body) => {
-                app.send_raw(method.clone(), path, Some(&app.admin), ct, body)
-                    .await
-            }
-        };
+        let resp = send_as_admin(&app, method.clone(), path, input).await;
         assert_eq!(
             resp.header("content-type"),
             Some("application/problem+json")
