@@ -7,6 +7,7 @@ mod helpers;
 mod articles;
 mod authors;
 mod bad_input;
+mod cli;
 mod listing;
 mod operations;
 mod platform;
