@@ -28,7 +28,7 @@ use crate::content::now;
 use crate::error::ApiError;
 
 /// A news story.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct Article {
     /// The id (a UUIDv7).
     pub id: Uuid,
@@ -47,6 +47,7 @@ pub struct Article {
     /// The status a reader sees: a scheduled article whose `published_at` has passed is `published`.
     pub status: Status,
     /// When the article is, was or will be public (RFC 3339, UTC); `null` for undated drafts.
+    #[serde(serialize_with = "crate::api::found::rfc3339_opt")]
     pub published_at: Option<DateTime<Utc>>,
     /// Where the story was filed from.
     pub dateline: Option<String>,
@@ -65,20 +66,26 @@ pub struct Article {
     /// Incremented on every update.
     pub version: i32,
     /// When it was created (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it was last changed (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// The byline's authors, in order (with `include=authors`).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub authors: Option<Vec<Author>>,
     /// The publisher (with `include=publisher`).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publisher: Option<Publisher>,
     /// The original publisher of a syndicated story (with `include=syndicated_from`; absent when not syndicated).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub syndicated_from: Option<Publisher>,
     /// The tags, in order (with `include=tags`).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
 }
 
@@ -144,7 +151,7 @@ fn view(record: Record, related: &Related, include: Include, at: DateTime<Utc>) 
 }
 
 /// A page of articles.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct ArticleList {
     /// The articles on this page.
     pub data: Vec<Article>,

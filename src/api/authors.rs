@@ -20,7 +20,7 @@ use crate::content::taxonomy::{self, AUTHOR_KEYS, AUTHOR_SORT, AuthorCreate, Aut
 use crate::error::ApiError;
 
 /// A byline. An author may exist without a user account.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct Author {
     /// The id (a UUIDv7).
     pub id: Uuid,
@@ -35,8 +35,10 @@ pub struct Author {
     /// The publisher the author works for, if any.
     pub publisher_id: Option<Uuid>,
     /// When it was created (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it was last changed (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -56,7 +58,7 @@ impl From<author::Model> for Author {
 }
 
 /// A page of authors.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct AuthorList {
     /// The authors on this page.
     pub data: Vec<Author>,

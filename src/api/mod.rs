@@ -43,7 +43,7 @@ pub enum ApiTags {
 }
 
 /// The `meta` of every list.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct ListMeta {
     /// The page size used.
     pub limit: u64,
@@ -51,6 +51,7 @@ pub struct ListMeta {
     pub next_cursor: Option<String>,
     /// How many rows match the filters in all, when `count=true` was asked.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
 }
 

@@ -21,7 +21,7 @@ use crate::content::taxonomy::{
 use crate::error::ApiError;
 
 /// A news organisation or a syndication service.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct Publisher {
     /// The id (a UUIDv7).
     pub id: Uuid,
@@ -34,8 +34,10 @@ pub struct Publisher {
     /// The website (absolute http or https URL).
     pub website_url: Option<String>,
     /// When it was created (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it was last changed (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -54,7 +56,7 @@ impl From<publisher::Model> for Publisher {
 }
 
 /// A page of publishers.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct PublisherList {
     /// The publishers on this page.
     pub data: Vec<Publisher>,

@@ -20,7 +20,7 @@ use crate::content::taxonomy::{self, TAG_KEYS, TAG_SORT, TagCreate, TagUpdate};
 use crate::error::ApiError;
 
 /// A topic.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct Tag {
     /// The id (a UUIDv7).
     pub id: Uuid,
@@ -31,8 +31,10 @@ pub struct Tag {
     /// What the topic covers.
     pub description: Option<String>,
     /// When it was created (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it was last changed (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -50,7 +52,7 @@ impl From<tag::Model> for Tag {
 }
 
 /// A page of tags.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct TagList {
     /// The tags on this page.
     pub data: Vec<Tag>,

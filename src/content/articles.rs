@@ -26,8 +26,9 @@ use super::{check_not_blank, check_slug, check_url, now, sort_key, write_error};
 use crate::error::{ApiError, FieldError};
 
 /// An article's publishing status.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Enum, serde::Serialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Being written; visible to editors only.
     Draft,
