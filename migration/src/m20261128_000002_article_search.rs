@@ -59,39 +59,26 @@ const SQLITE_DOWN: &[&str] = &[
     "DROP TABLE IF EXISTS articles_fts",
 ];
 
+/// Runs the statements for the connection's backend, in order.
+async fn run(manager: &SchemaManager<'_>, postgres: &[&str], sqlite: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let statements = match db.get_database_backend() {
+        DbBackend::Postgres => postgres,
+        _ => sqlite,
+    };
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        match db.get_database_backend() {
-            DbBackend::Postgres => {
-                for sql in PG_UP {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-            _ => {
-                for sql in SQLITE_UP {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-        }
-        Ok(())
+        run(manager, PG_UP, SQLITE_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        match db.get_database_backend() {
-            DbBackend::Postgres => {
-                for sql in PG_DOWN {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-            _ => {
-                for sql in SQLITE_DOWN {
-                    db.execute_unprepared(sql).await?;
-                }
-            }
-        }
-        Ok(())
+        run(manager, PG_DOWN, SQLITE_DOWN).await
     }
 }

@@ -217,10 +217,9 @@ impl ArticlesApi {
     ) -> Result<Found<ArticleList>, ListError> {
         let viewer = Viewer::from_request(req, auth)?;
         let include = Include::parse(include.0.as_deref())?;
-        if q.0
-            .as_deref()
-            .is_some_and(|q| !q.trim().is_empty() && search_terms(q).is_empty())
-        {
+        let q = q.0.unwrap_or_default();
+        let terms = search_terms(&q);
+        if terms.is_empty() && !q.trim().is_empty() {
             return Err(
                 ApiError::bad_request("q", "must contain at least one letter or digit").into(),
             );
@@ -230,7 +229,7 @@ impl ArticlesApi {
             publisher: publisher.0,
             author: author.0,
             tag: tag.0,
-            q: search_terms(q.0.as_deref().unwrap_or_default()),
+            q: terms,
             published_after: published_after.0,
             published_before: published_before.0,
             sort: sort.0.unwrap_or_default(),

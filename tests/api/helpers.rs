@@ -321,7 +321,7 @@ impl TestApp {
         self.create("/api/v1/articles", body).await
     }
 
-    /// Counts the SQL statements `f` makes the server run.
+    /// How many SQL statements the server has run so far on its database.
     pub fn statement_count(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
     }
