@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `openapi`, `token`, `seed`.
+//! The command line: `serve` (the default), `migrate`, `openapi`, `user`, `token`, `seed`.
 
 use std::time::Duration;
 
@@ -6,7 +6,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use migration::{Migrator, MigratorTrait};
 
+use crate::accounts::users::{self, UserCreate, UserUpdate};
+use crate::auth::password::Passwords;
 use crate::auth::{Role, TokenKeys};
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::startup::{self, Application};
 use crate::{api, seed, telemetry};
@@ -36,14 +39,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = SpecFormat::Yaml)]
         format: SpecFormat,
     },
-    /// Print a signed access token, for local use and scripts.
+    /// Manage user accounts (the first admin, password resets).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Print an access token for an existing, enabled user, for scripts. It acts with
+    /// the user's current role, like a token from `POST /api/v1/auth/login`.
     Token {
-        /// The role the token carries.
-        #[arg(long, value_parser = parse_role)]
-        role: Role,
-        /// The token's subject.
-        #[arg(long, default_value = "cli")]
-        sub: String,
+        /// The user's email.
+        #[arg(long)]
+        email: String,
         /// Lifetime in minutes.
         #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=1440))]
         ttl_minutes: u64,
@@ -64,6 +70,29 @@ pub enum MigrateAction {
     Down,
     /// List migrations and whether each is applied.
     Status,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserAction {
+    /// Create an account. The password is read from the terminal (asked twice) or,
+    /// when stdin is not a terminal, from its first line.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, editor, author or contributor.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The id of the author byline the user writes as.
+        #[arg(long)]
+        author_id: Option<uuid::Uuid>,
+    },
+    /// Set a new password (read like `create`'s); the user's sessions end.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// List accounts.
+    List,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -121,14 +150,25 @@ pub async fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token {
-            role,
-            sub,
-            ttl_minutes,
-        } => {
+        Command::User { action } => user(&config, action).await,
+        Command::Token { email, ttl_minutes } => {
             let secret = config.resolve_jwt_secret()?;
-            let token =
-                TokenKeys::new(&secret).issue(&sub, role, Duration::from_secs(ttl_minutes * 60))?;
+            let db = startup::connect(&config.database_url).await?;
+            startup::migrate(&db).await?;
+            let account = find_user(&db, &email).await?;
+            anyhow::ensure!(!account.disabled, "the user {email} is disabled");
+            let role: Role = account.role.parse().map_err(anyhow::Error::msg)?;
+            let keys = TokenKeys::new(
+                &secret,
+                config.auth.jwt_algorithm,
+                config.auth.access_token_ttl,
+            );
+            let token = keys.issue_for(
+                account.id,
+                role,
+                SystemClock.now(),
+                Duration::from_secs(ttl_minutes * 60),
+            )?;
             println!("{token}");
             Ok(())
         }
@@ -140,6 +180,96 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn find_user(
+    db: &sea_orm::DatabaseConnection,
+    email: &str,
+) -> anyhow::Result<entity::user::Model> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq(users::normalize_email(email)))
+        .one(db)
+        .await?
+        .with_context(|| format!("no user has the email {email}"))
+}
+
+/// A new password: asked twice on a terminal, else the first line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (12 characters or more): ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == again, "the passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+fn problem(err: crate::error::ApiError) -> anyhow::Error {
+    anyhow::anyhow!(err.problem().detail)
+}
+
+async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
+    let db = startup::connect(&config.database_url).await?;
+    startup::migrate(&db).await?;
+    let now = SystemClock.now();
+    match action {
+        UserAction::Create {
+            email,
+            role,
+            author_id,
+        } => {
+            let password = read_password()?;
+            let input = UserCreate {
+                email: email.into(),
+                password: password.into(),
+                role,
+                author_id,
+                disabled: false,
+            };
+            let created = users::create(&db, &Passwords::new()?, input, now)
+                .await
+                .map_err(problem)?;
+            println!(
+                "created {} ({}) with id {}",
+                created.email, created.role, created.id
+            );
+        }
+        UserAction::SetPassword { email } => {
+            let account = find_user(&db, &email).await?;
+            let password = read_password()?;
+            let input = UserUpdate {
+                email: None,
+                password: Some(password.into()),
+                role: None,
+                author_id: poem_openapi::types::MaybeUndefined::Undefined,
+                disabled: None,
+            };
+            users::update(&db, &Passwords::new()?, account.id, input, now)
+                .await
+                .map_err(problem)?;
+            println!(
+                "set a new password for {}; their sessions have ended",
+                account.email
+            );
+        }
+        UserAction::List => {
+            use sea_orm::{EntityTrait, QueryOrder};
+            let all = entity::user::Entity::find()
+                .order_by_asc(entity::user::Column::Email)
+                .all(&db)
+                .await?;
+            for u in all {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!("{}  {:11} {:8} {}", u.id, u.role, state, u.email);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -154,6 +284,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(database = %redact(&config.database_url), "database ready");
     println!("Dispatch is serving the API at {base}/api/v1");
     println!("Swagger UI: {base}/docs  (spec: {base}/openapi.yaml)");
+    if !app.has_users() {
+        println!(
+            "No user exists yet, so nobody can sign in. Create the first admin:\n  \
+             dispatch user create --email you@example.com --role admin\n\
+             or set DISPATCH_ADMIN_EMAIL and DISPATCH_ADMIN_PASSWORD and start again."
+        );
+    }
     app.run_until_stopped().await?;
     Ok(())
 }

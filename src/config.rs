@@ -8,11 +8,24 @@
 //! | `DISPATCH_CORS_ORIGINS` | none (comma-separated list, or `*`) |
 //! | `DISPATCH_BODY_LIMIT` | `1048576` bytes |
 //! | `DISPATCH_LOG` | `info` (a `tracing` filter such as `dispatch=debug,info`) |
+//! | `DISPATCH_JWT_ALGORITHM` | `HS256` (or `HS384`, `HS512`) |
+//! | `DISPATCH_ACCESS_TOKEN_MINUTES` | `15` |
+//! | `DISPATCH_REFRESH_TOKEN_DAYS` | `30` |
+//! | `DISPATCH_LOGIN_LIMIT_PER_ADDRESS` | `20` attempts per window |
+//! | `DISPATCH_LOGIN_LIMIT_PER_EMAIL` | `5` attempts per window |
+//! | `DISPATCH_LOGIN_LIMIT_WINDOW_SECONDS` | `60` |
+//! | `DISPATCH_CLIENT_IP_HEADER` | none (e.g. `X-Forwarded-For` behind a proxy you run) |
+//! | `DISPATCH_ADMIN_EMAIL`, `DISPATCH_ADMIN_PASSWORD` | none; create the first admin at start-up when no user exists |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use anyhow::{Context, bail};
+use jsonwebtoken::Algorithm;
+
+use crate::auth::limit::Rate;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dispatch.db?mode=rwc";
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -52,6 +65,45 @@ pub struct Config {
     pub cors_origins: CorsOrigins,
     pub body_limit: usize,
     pub log: String,
+    pub auth: AuthConfig,
+    /// The first admin, created at start-up when no user exists.
+    pub bootstrap_admin: Option<(String, Secret)>,
+}
+
+/// Sign-in settings.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub jwt_algorithm: Algorithm,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub login_rate_per_address: Rate,
+    pub login_rate_per_email: Rate,
+    /// A header set by a reverse proxy naming the client address (its last entry is used).
+    pub client_ip_header: Option<String>,
+}
+
+/// A whole number in `range` from `key`, or `default`.
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> anyhow::Result<u64> {
+    match get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .with_context(|| {
+                format!(
+                    "{key} must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                )
+            }),
+    }
 }
 
 impl Config {
@@ -91,6 +143,40 @@ impl Config {
                 .context("DISPATCH_BODY_LIMIT must be a positive number of bytes")?,
         };
         let log = get("DISPATCH_LOG").unwrap_or_else(|| "info".to_string());
+        let jwt_algorithm = match get("DISPATCH_JWT_ALGORITHM").as_deref().map(str::trim) {
+            None | Some("HS256") => Algorithm::HS256,
+            Some("HS384") => Algorithm::HS384,
+            Some("HS512") => Algorithm::HS512,
+            Some(other) => {
+                bail!("DISPATCH_JWT_ALGORITHM must be HS256, HS384 or HS512, not {other}")
+            }
+        };
+        let window_secs = number(&get, "DISPATCH_LOGIN_LIMIT_WINDOW_SECONDS", 60, 1..=86_400)?;
+        let rate = |key: &str, default: u64| -> anyhow::Result<Rate> {
+            let attempts = number(&get, key, default, 1..=1_000_000)?;
+            Ok(Rate {
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                window_secs,
+            })
+        };
+        let auth = AuthConfig {
+            jwt_algorithm,
+            access_token_ttl: Duration::from_secs(
+                60 * number(&get, "DISPATCH_ACCESS_TOKEN_MINUTES", 15, 1..=1440)?,
+            ),
+            refresh_token_ttl: Duration::from_secs(
+                86_400 * number(&get, "DISPATCH_REFRESH_TOKEN_DAYS", 30, 1..=365)?,
+            ),
+            login_rate_per_address: rate("DISPATCH_LOGIN_LIMIT_PER_ADDRESS", 20)?,
+            login_rate_per_email: rate("DISPATCH_LOGIN_LIMIT_PER_EMAIL", 5)?,
+            client_ip_header: get("DISPATCH_CLIENT_IP_HEADER")
+                .map(|h| h.trim().to_ascii_lowercase()),
+        };
+        let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
+            (Some(email), Some(password)) => Some((email, Secret::new(password))),
+            (None, None) => None,
+            _ => bail!("set both DISPATCH_ADMIN_EMAIL and DISPATCH_ADMIN_PASSWORD, or neither"),
+        };
         Ok(Self {
             database_url,
             bind,
@@ -98,6 +184,8 @@ impl Config {
             cors_origins,
             body_limit,
             log,
+            auth,
+            bootstrap_admin,
         })
     }
 
@@ -243,5 +331,31 @@ mod tests {
         );
         assert_eq!(c.body_limit, 2048);
         assert!(config(&[("DISPATCH_BODY_LIMIT", "-1")]).is_err());
+    }
+
+    #[test]
+    fn sign_in_settings_parse_and_are_bounded() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.auth.jwt_algorithm, Algorithm::HS256);
+        assert_eq!(c.auth.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.auth.login_rate_per_email.attempts, 5);
+        let c = config(&[
+            ("DISPATCH_JWT_ALGORITHM", "HS512"),
+            ("DISPATCH_LOGIN_LIMIT_PER_ADDRESS", "3"),
+            ("DISPATCH_LOGIN_LIMIT_WINDOW_SECONDS", "10"),
+        ])
+        .unwrap();
+        assert_eq!(c.auth.jwt_algorithm, Algorithm::HS512);
+        assert_eq!(
+            c.auth.login_rate_per_address,
+            Rate {
+                attempts: 3,
+                window_secs: 10
+            }
+        );
+        assert!(config(&[("DISPATCH_JWT_ALGORITHM", "none")]).is_err());
+        assert!(config(&[("DISPATCH_JWT_ALGORITHM", "RS256")]).is_err());
+        assert!(config(&[("DISPATCH_ACCESS_TOKEN_MINUTES", "0")]).is_err());
+        assert!(config(&[("DISPATCH_ADMIN_EMAIL", "a@b.example")]).is_err());
     }
 }

@@ -68,6 +68,8 @@ pub enum ApiError {
     PayloadTooLarge(String),
     /// 422: well-formed input that breaks a rule.
     Unprocessable(String, Vec<FieldError>),
+    /// 429: too many attempts; the second value is the `Retry-After` in seconds.
+    TooManyRequests(String, u64),
     /// 500: a fault on our side; the cause is logged, never sent.
     Internal,
 }
@@ -116,6 +118,7 @@ impl ApiError {
             Self::Conflict(..) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,7 +130,7 @@ impl ApiError {
                 (d.clone(), (!e.is_empty()).then(|| e.clone()))
             }
             Self::Unauthorized(d) | Self::Forbidden(d) | Self::NotFound(d) => (d.clone(), None),
-            Self::PayloadTooLarge(d) => (d.clone(), None),
+            Self::PayloadTooLarge(d) | Self::TooManyRequests(d, _) => (d.clone(), None),
             Self::Internal => (
                 "An unexpected error occurred; it has been logged.".to_string(),
                 None,
@@ -149,6 +152,7 @@ fn problem_kind(status: StatusCode) -> &'static str {
         413 => "urn:dispatch:problem:payload-too-large",
         415 => "urn:dispatch:problem:unsupported-media-type",
         422 => "urn:dispatch:problem:validation",
+        429 => "urn:dispatch:problem:too-many-requests",
         _ if status.is_server_error() => "urn:dispatch:problem:internal",
         _ => "about:blank",
     }
@@ -233,17 +237,58 @@ pub fn problem_response(problem: &Problem) -> Response {
     )
 }
 
+/// What the middleware knows of the request whose error it describes.
+#[derive(Debug, Default)]
+struct Asked {
+    /// The path, to name path parameters (poem-openapi calls them `param0`, …).
+    path: String,
+    /// An `Authorization` header was sent, with a scheme other than Bearer.
+    other_scheme: bool,
+}
+
+/// The name of the `n`th templated segment of the documented path that `path` matches.
+fn path_param_name(path: &str, n: usize) -> Option<String> {
+    static PATHS: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    let templates = PATHS.get_or_init(|| {
+        let spec: serde_json::Value =
+            serde_json::from_str(&crate::api::service().spec()).unwrap_or_default();
+        spec["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(p, _)| p.split('/').map(String::from).collect())
+            .collect()
+    });
+    let segments: Vec<&str> = path.split('/').collect();
+    templates
+        .iter()
+        .filter(|t| t.len() == segments.len())
+        .find(|t| {
+            t.iter()
+                .zip(&segments)
+                .all(|(t, s)| t.starts_with('{') || t == s)
+        })
+        .and_then(|t| t.iter().filter(|s| s.starts_with('{')).nth(n))
+        .map(|s| s.trim_matches(['{', '}']).to_string())
+}
+
 /// Turns poem-openapi's parse messages into a detail and, where the message names
 /// one, the field at fault.
-fn describe_poem_error(status: StatusCode, message: &str) -> (String, Option<Vec<FieldError>>) {
+fn describe_poem_error(
+    status: StatusCode,
+    message: &str,
+    asked: &Asked,
+) -> (String, Option<Vec<FieldError>>) {
     if status == StatusCode::NOT_FOUND {
         return ("No resource exists at this address.".to_string(), None);
     }
     if status == StatusCode::UNAUTHORIZED && message == "authorization error" {
-        return (
-            "A bearer access token is required: send `Authorization: Bearer <token>`.".to_string(),
-            None,
-        );
+        let detail = if asked.other_scheme {
+            "The Authorization header must use the Bearer scheme."
+        } else {
+            "A bearer access token is required: send `Authorization: Bearer <token>`."
+        };
+        return (detail.to_string(), None);
     }
     if status == StatusCode::METHOD_NOT_ALLOWED {
         return (
@@ -253,7 +298,14 @@ fn describe_poem_error(status: StatusCode, message: &str) -> (String, Option<Vec
     }
     let field = backticked_after(message, "field `")
         .or_else(|| backticked_after(message, "parameter `"))
-        .or_else(|| backticked_after(message, "path `"));
+        .or_else(|| {
+            let name = backticked_after(message, "path `")?;
+            let n = name.strip_prefix("param").and_then(|n| n.parse().ok());
+            Some(
+                n.and_then(|n| path_param_name(&asked.path, n))
+                    .unwrap_or(name),
+            )
+        });
     match field {
         Some(field) if status == StatusCode::BAD_REQUEST => {
             let reason = plain_reason(message);
@@ -345,6 +397,17 @@ fn backticked_after(message: &str, marker: &str) -> Option<String> {
 /// Middleware: every error leaving the app is problem+json, and every 401 carries
 /// `WWW-Authenticate: Bearer`.
 pub async fn problem_middleware<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let asked = Asked {
+        path: req.uri().path().to_string(),
+        other_scheme: req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                !v.get(..7)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+            }),
+    };
     // An `Err` from poem-openapi may wrap one of our own problem responses, so both
     // arms are reduced to a response first and then inspected the same way.
     let resp = match next.call(req).await {
@@ -375,7 +438,7 @@ pub async fn problem_middleware<E: Endpoint>(next: E, req: Request) -> poem::Res
             .to_string();
         return Ok(problem_response(&problem_for(status, detail, None)));
     }
-    let (detail, errors) = describe_poem_error(status, &text);
+    let (detail, errors) = describe_poem_error(status, &text, &asked);
     Ok(problem_response(&problem_for(status, detail, errors)))
 }
 
@@ -431,7 +494,8 @@ mod tests {
             ),
         ];
         for (message, field, reason) in cases {
-            let (detail, errors) = describe_poem_error(StatusCode::BAD_REQUEST, message);
+            let (detail, errors) =
+                describe_poem_error(StatusCode::BAD_REQUEST, message, &Asked::default());
             assert_eq!(
                 errors.unwrap(),
                 vec![FieldError::new(field, reason)],
@@ -446,13 +510,24 @@ mod tests {
         let (_, errors) = describe_poem_error(
             StatusCode::BAD_REQUEST,
             "parse request payload error: failed to parse \"ArticleCreate\": field `title` verification failed. minLength(1)",
+            &Asked::default(),
         );
         assert_eq!(errors.unwrap()[0].field, "title");
         let (_, errors) = describe_poem_error(
             StatusCode::BAD_REQUEST,
             "failed to parse parameter `limit`: verification failed. maximum(100, exclusive: false)",
+            &Asked::default(),
         );
         assert_eq!(errors.unwrap()[0].field, "limit");
+    }
+
+    #[test]
+    fn path_parameters_are_named_as_documented() {
+        assert_eq!(
+            path_param_name("/api/v1/users/not-a-uuid", 0).as_deref(),
+            Some("id")
+        );
+        assert_eq!(path_param_name("/api/v1/nowhere/x", 0), None);
     }
 
     #[test]

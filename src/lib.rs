@@ -3,9 +3,11 @@
 //! `main.rs` only calls [`cli::run`]; everything else is here so that the
 //! integration tests can start the real application in-process.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod content;
 pub mod error;

@@ -12,8 +12,12 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
+use crate::accounts::users::{self, UserCreate};
 use crate::api::{self, AppState};
-use crate::auth::TokenKeys;
+use crate::auth::limit::Limiter;
+use crate::auth::password::Passwords;
+use crate::auth::{Role, TokenKeys};
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, CorsOrigins};
 use crate::error::{ApiError, problem_middleware, problem_response};
 
@@ -112,7 +116,6 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let docs = service.swagger_ui();
     let spec_json = service.spec_endpoint();
     let spec_yaml = service.spec_endpoint_yaml();
-    let keys = state.keys.clone();
     let limit = config.body_limit;
     let cors = cors(&config.cors_origins);
     Route::new()
@@ -121,7 +124,6 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .at("/openapi.yaml", spec_yaml)
         .nest("/", service)
         .data(state)
-        .data(keys)
         .around(root_to_docs)
         .around(move |ep, req| limit_body(ep, req, limit))
         .around(problem_middleware)
@@ -134,22 +136,81 @@ pub struct Application {
     acceptor: TcpAcceptor,
     state: AppState,
     config: Config,
+    has_users: bool,
+}
+
+/// Creates the first admin from `DISPATCH_ADMIN_EMAIL` and `DISPATCH_ADMIN_PASSWORD`
+/// when no user exists yet. Says whether any user exists afterwards.
+async fn bootstrap_admin(state: &AppState, config: &Config) -> anyhow::Result<bool> {
+    if users::count(&state.db).await? > 0 {
+        return Ok(true);
+    }
+    let Some((email, password)) = &config.bootstrap_admin else {
+        tracing::warn!(
+            "no user exists yet: create the first admin with `dispatch user create --email you@example.com \
+             --role admin` (the password is read from stdin), or set DISPATCH_ADMIN_EMAIL and \
+             DISPATCH_ADMIN_PASSWORD and start again"
+        );
+        return Ok(false);
+    };
+    let input = UserCreate {
+        email: email.as_str().into(),
+        password: password.expose().into(),
+        role: Role::Admin,
+        author_id: None,
+        disabled: false,
+    };
+    let admin = users::create(&state.db, &state.passwords, input, state.clock.now())
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "DISPATCH_ADMIN_EMAIL / DISPATCH_ADMIN_PASSWORD: {}",
+                err.problem().detail
+            )
+        })?;
+    tracing::info!(user = %admin.id, email = %admin.email, "created the first admin from DISPATCH_ADMIN_EMAIL");
+    Ok(true)
 }
 
 impl Application {
     /// Binds the listener. The database must already be connected and migrated.
     pub async fn build(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, db, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], reading the time from `clock`.
+    pub async fn build_with_clock(
+        config: Config,
+        db: DatabaseConnection,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let secret = config.resolve_jwt_secret()?;
+        let auth = config.auth.clone();
         let state = AppState {
             db,
-            keys: Arc::new(TokenKeys::new(&secret)),
+            keys: Arc::new(TokenKeys::new(
+                &secret,
+                auth.jwt_algorithm,
+                auth.access_token_ttl,
+            )),
+            limiter: Arc::new(Limiter::new(clock.clone())),
+            clock,
+            passwords: Passwords::new()?,
+            auth: Arc::new(auth),
         };
+        let has_users = bootstrap_admin(&state, &config).await?;
         let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
         Ok(Self {
             acceptor,
             state,
             config,
+            has_users,
         })
+    }
+
+    /// Whether any user account exists (without one, nobody can sign in).
+    pub fn has_users(&self) -> bool {
+        self.has_users
     }
 
     pub fn port(&self) -> u16 {

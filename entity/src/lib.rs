@@ -8,7 +8,9 @@ pub mod article_author;
 pub mod article_tag;
 pub mod author;
 pub mod publisher;
+pub mod refresh_token;
 pub mod tag;
+pub mod user;
 
 pub mod prelude {
     pub use super::article::Entity as Article;
@@ -16,5 +18,7 @@ pub mod prelude {
     pub use super::article_tag::Entity as ArticleTag;
     pub use super::author::Entity as Author;
     pub use super::publisher::Entity as Publisher;
+    pub use super::refresh_token::Entity as RefreshToken;
     pub use super::tag::Entity as Tag;
+    pub use super::user::Entity as User;
 }

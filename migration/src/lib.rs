@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_content;
 pub mod m20261128_000002_article_search;
+mod m20261128_000003_users;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_content::Migration),
             Box::new(m20261128_000002_article_search::Migration),
+            Box::new(m20261128_000003_users::Migration),
         ]
     }
 }

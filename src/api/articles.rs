@@ -15,9 +15,9 @@ use super::publishers::{Deleted, Publisher};
 use super::tags::Tag;
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListError, ListMeta, ReadError, UpdateError,
-    page_params, require, sees_unpublished,
+    page_params, visibility,
 };
-use crate::auth::policy::Action;
+use crate::auth::policy::{self, Action, Scope, Target, scope};
 use crate::auth::{BearerAuth, MaybeAuth, Viewer};
 use crate::content::articles::search_terms;
 use crate::content::articles::{
@@ -173,7 +173,8 @@ impl ArticlesApi {
     /// List articles
     ///
     /// Anonymous readers get published articles whose `published_at` has passed;
-    /// editors and admins get every status. Filters combine with AND.
+    /// authors and contributors also get their own (their author in the byline) in every
+    /// status; editors and admins get every status. Filters combine with AND.
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/articles", method = "get", operation_id = "listArticles")]
     async fn list(
@@ -215,7 +216,7 @@ impl ArticlesApi {
         #[oai(validator(max_length = 100))]
         include: Query<Option<String>>,
     ) -> Result<Found<ArticleList>, ListError> {
-        let viewer = Viewer::from_request(req, auth)?;
+        let viewer = Viewer::from_request(req, auth).await?;
         let include = Include::parse(include.0.as_deref())?;
         let q = q.0.unwrap_or_default();
         let terms = search_terms(&q);
@@ -235,14 +236,8 @@ impl ArticlesApi {
             sort: sort.0.unwrap_or_default(),
         };
         let params = page_params(limit.0, cursor.0, count.0);
-        let (page, related) = articles::list(
-            &state.db,
-            &filter,
-            &params,
-            include,
-            sees_unpublished(&viewer),
-        )
-        .await?;
+        let (page, related) =
+            articles::list(&state.db, &filter, &params, include, visibility(&viewer)).await?;
         let at = now();
         Ok(Found(ArticleList {
             data: page
@@ -260,7 +255,9 @@ impl ArticlesApi {
 
     /// Get an article
     ///
-    /// By id or slug. Anonymous readers get it only once it is public; otherwise 404.
+    /// By id or slug. Anonymous readers get it only once it is public, authors and
+    /// contributors also their own in every status, editors and admins every article;
+    /// otherwise 404.
     #[oai(
         path = "/articles/:id_or_slug",
         method = "get",
@@ -277,17 +274,19 @@ impl ArticlesApi {
         #[oai(validator(max_length = 100))]
         include: Query<Option<String>>,
     ) -> Result<Found<Article>, ReadError> {
-        let viewer = Viewer::from_request(req, auth)?;
+        let viewer = Viewer::from_request(req, auth).await?;
         let include = Include::parse(include.0.as_deref())?;
         let (record, related) =
-            articles::get(&state.db, &id_or_slug.0, include, sees_unpublished(&viewer)).await?;
+            articles::get(&state.db, &id_or_slug.0, include, visibility(&viewer)).await?;
         Ok(Found(view(record, &related, include, now())))
     }
 
     /// Create an article
     ///
-    /// Editors and admins. The body is rendered from Markdown and sanitised; the slug is made
-    /// from the title when absent; the excerpt is derived from the body when absent.
+    /// Contributors create drafts, authors any status, both only with their own author in
+    /// the byline (an empty `author_ids` means just theirs); editors and admins anything.
+    /// The body is rendered from Markdown and sanitised; the slug is made from the title
+    /// when absent; the excerpt is derived from the body when absent.
     #[oai(path = "/articles", method = "post", operation_id = "createArticle")]
     async fn create(
         &self,
@@ -295,8 +294,24 @@ impl ArticlesApi {
         auth: BearerAuth,
         body: JsonBody<ArticleCreate>,
     ) -> Result<ArticleCreated, CreateError> {
-        require(&auth.0, Action::ManageArticles)?;
-        let record = articles::create(&state.db, body.0).await?;
+        let principal = &auth.0;
+        let mut input = body.0;
+        if input.author_ids.is_empty()
+            && matches!(
+                scope(principal.role, Action::CreateArticle),
+                Scope::Own | Scope::OwnDrafts
+            )
+            && let Some(mine) = principal.author_id()
+        {
+            input.author_ids = vec![mine];
+        }
+        let status = input.status.unwrap_or(Status::Draft);
+        let target = Target::article(principal, &input.author_ids, status == Status::Draft);
+        policy::decide(principal, Action::CreateArticle, Some(target))?;
+        if status != Status::Draft {
+            policy::decide(principal, Action::PublishArticle, Some(target))?;
+        }
+        let record = articles::create(&state.db, input).await?;
         let location = format!("/api/v1/articles/{}", record.model.id);
         Ok(ArticleCreated::Created(
             Json(view(record, &Related::default(), Include::default(), now())),
@@ -306,8 +321,10 @@ impl ArticlesApi {
 
     /// Update an article
     ///
-    /// Editors and admins. Only the fields sent change; `author_ids` and `tag_ids` replace the
-    /// whole list. `version` goes up by one.
+    /// Contributors edit their own drafts, authors their own articles, editors and admins
+    /// every article; changing `status` needs the right to publish (authors: their own).
+    /// Only the fields sent change; `author_ids` and `tag_ids` replace the whole list.
+    /// `version` goes up by one.
     #[oai(
         path = "/articles/:id_or_slug",
         method = "patch",
@@ -321,9 +338,24 @@ impl ArticlesApi {
         id_or_slug: Path<String>,
         body: JsonBody<ArticleUpdate>,
     ) -> Result<Found<Article>, UpdateError> {
-        require(&auth.0, Action::ManageArticles)?;
-        let current = articles::find_for_write(&state.db, &id_or_slug.0).await?;
-        let record = articles::update(&state.db, current, body.0).await?;
+        let principal = &auth.0;
+        let viewer = Viewer::User(principal.clone());
+        let (current, byline) =
+            articles::find_for_write(&state.db, &id_or_slug.0, visibility(&viewer)).await?;
+        let old_status = Status::from_db(&current.status);
+        let before = Target::article(principal, &byline, old_status == Status::Draft);
+        policy::decide(principal, Action::EditArticle, Some(before))?;
+        let input = body.0;
+        let new_status = input.status.value().copied().unwrap_or(old_status);
+        if new_status != old_status {
+            policy::decide(principal, Action::PublishArticle, Some(before))?;
+        }
+        if let Some(new_byline) = input.author_ids.value() {
+            // Nobody limited to their own articles may give one away.
+            let after = Target::article(principal, new_byline, new_status == Status::Draft);
+            policy::decide(principal, Action::EditArticle, Some(after))?;
+        }
+        let record = articles::update(&state.db, current, input).await?;
         Ok(Found(view(
             record,
             &Related::default(),
@@ -334,7 +366,7 @@ impl ArticlesApi {
 
     /// Delete an article
     ///
-    /// Editors and admins. Its byline and tags go with it.
+    /// Authors their own, editors and admins every article. Its byline and tags go with it.
     #[oai(
         path = "/articles/:id_or_slug",
         method = "delete",
@@ -347,8 +379,16 @@ impl ArticlesApi {
         /// The article's id or slug.
         id_or_slug: Path<String>,
     ) -> Result<Deleted, DeleteError> {
-        require(&auth.0, Action::ManageArticles)?;
-        let current = articles::find_for_write(&state.db, &id_or_slug.0).await?;
+        let principal = &auth.0;
+        let viewer = Viewer::User(principal.clone());
+        let (current, byline) =
+            articles::find_for_write(&state.db, &id_or_slug.0, visibility(&viewer)).await?;
+        let draft = Status::from_db(&current.status) == Status::Draft;
+        policy::decide(
+            principal,
+            Action::DeleteArticle,
+            Some(Target::article(principal, &byline, draft)),
+        )?;
         articles::delete(&state.db, current).await?;
         Ok(Deleted::NoContent)
     }

@@ -84,4 +84,6 @@ described!(
     super::authors::AuthorList => "A page of authors.",
     super::tags::Tag => "The tag.",
     super::tags::TagList => "A page of tags.",
+    super::users::User => "The user.",
+    super::users::UserList => "A page of users.",
 );

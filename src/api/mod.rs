@@ -3,20 +3,26 @@
 //! are kept apart from the database entities.
 
 pub mod articles;
+pub mod auth;
 pub mod authors;
 pub mod body;
 pub mod found;
 pub mod health;
 pub mod publishers;
 pub mod tags;
+pub mod users;
 
 use std::sync::Arc;
 
 use poem_openapi::{Object, OpenApiService, Tags};
 use sea_orm::DatabaseConnection;
 
-use crate::auth::policy::{self, Action};
-use crate::auth::{Claims, TokenKeys, Viewer};
+use crate::auth::limit::Limiter;
+use crate::auth::password::Passwords;
+use crate::auth::policy::{self, Action, Visibility};
+use crate::auth::{Principal, TokenKeys, Viewer};
+use crate::clock::SharedClock;
+use crate::config::AuthConfig;
 use crate::content::page::DEFAULT_LIMIT;
 use crate::content::taxonomy::PageParams;
 use crate::error::ApiError;
@@ -26,10 +32,16 @@ use crate::error::ApiError;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
+    pub clock: SharedClock,
+    pub passwords: Passwords,
+    pub limiter: Arc<Limiter>,
+    pub auth: Arc<AuthConfig>,
 }
 
 #[derive(Tags)]
 pub enum ApiTags {
+    /// Signing in: access tokens, rotating refresh tokens, the current user.
+    Auth,
     /// News stories: listed, filtered and fetched by anyone when published; written by editors.
     Articles,
     /// News organisations and syndication services.
@@ -38,6 +50,8 @@ pub enum ApiTags {
     Authors,
     /// Topics.
     Tags,
+    /// Accounts and their roles (admins only).
+    Users,
     /// Liveness and readiness for orchestrators.
     Health,
 }
@@ -63,16 +77,14 @@ pub fn page_params(limit: Option<u64>, cursor: Option<String>, count: Option<boo
     }
 }
 
-/// The claims of a writer allowed `action`, or the 403.
-pub fn require(claims: &Claims, action: Action) -> Result<(), ApiError> {
-    policy::require(claims.role, action)
+/// Nothing, if `principal` may do `action` (one that is not about an article); or the 403.
+pub fn require(principal: &Principal, action: Action) -> Result<(), ApiError> {
+    policy::decide(principal, action, None)
 }
 
-/// Whether this reader may see drafts, scheduled and archived articles.
-pub fn sees_unpublished(viewer: &Viewer) -> bool {
-    viewer
-        .role()
-        .is_some_and(|role| policy::allows(role, Action::ReadUnpublished))
+/// Which articles this reader may see.
+pub fn visibility(viewer: &Viewer) -> Visibility {
+    policy::visibility(viewer.principal())
 }
 
 crate::problem_responses!(
@@ -96,8 +108,8 @@ crate::problem_responses!(
     /// Errors of a create.
     CreateError {
         400 BadRequest "The body is not valid JSON or breaks the schema (wrong type, missing field, too long).",
-        401 Unauthorized "No token, or a token that is not valid.",
-        403 Forbidden "The token's role may not do this.",
+        401 Unauthorized "No token, or a token that is not valid (expired, or its account disabled or deleted).",
+        403 Forbidden "The user's role may not do this (to this article); the detail says what is missing.",
         409 Conflict "The slug is already taken.",
         413 PayloadTooLarge "The body is larger than the configured limit.",
         415 UnsupportedMediaType "The body is not `application/json`.",
@@ -109,9 +121,9 @@ crate::problem_responses!(
     /// Errors of an update.
     UpdateError {
         400 BadRequest "The body is not valid JSON or breaks the schema (wrong type, too long).",
-        401 Unauthorized "No token, or a token that is not valid.",
-        403 Forbidden "The token's role may not do this.",
-        404 NotFound "Nothing with this id or slug.",
+        401 Unauthorized "No token, or a token that is not valid (expired, or its account disabled or deleted).",
+        403 Forbidden "The user's role may not do this (to this article); the detail says what is missing.",
+        404 NotFound "Nothing with this id or slug (or an article this user may not read).",
         409 Conflict "The slug is already taken.",
         413 PayloadTooLarge "The body is larger than the configured limit.",
         415 UnsupportedMediaType "The body is not `application/json`.",
@@ -122,30 +134,34 @@ crate::problem_responses!(
 crate::problem_responses!(
     /// Errors of a delete.
     DeleteError {
-        401 Unauthorized "No token, or a token that is not valid.",
-        403 Forbidden "The token's role may not do this.",
-        404 NotFound "Nothing with this id or slug.",
+        401 Unauthorized "No token, or a token that is not valid (expired, or its account disabled or deleted).",
+        403 Forbidden "The user's role may not do this (to this article); the detail says what is missing.",
+        404 NotFound "Nothing with this id or slug (or an article this user may not read).",
         409 Conflict "Other resources still point at this one.",
     }
 );
 
+/// Every resource's operations.
+pub type Apis = (
+    auth::AuthApi,
+    articles::ArticlesApi,
+    publishers::PublishersApi,
+    authors::AuthorsApi,
+    tags::TagsApi,
+    users::UsersApi,
+    health::HealthApi,
+);
+
 /// The OpenAPI service with every resource, as served and as written to `openapi.yaml`.
-pub fn service() -> OpenApiService<
-    (
-        articles::ArticlesApi,
-        publishers::PublishersApi,
-        authors::AuthorsApi,
-        tags::TagsApi,
-        health::HealthApi,
-    ),
-    (),
-> {
+pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
+            auth::AuthApi,
             articles::ArticlesApi,
             publishers::PublishersApi,
             authors::AuthorsApi,
             tags::TagsApi,
+            users::UsersApi,
             health::HealthApi,
         ),
         "Dispatch",
@@ -153,7 +169,8 @@ pub fn service() -> OpenApiService<
     )
     .description(
         "A headless CMS for newsrooms. Published content is public; writes need a bearer \
-         access token (`Authorization: Bearer <token>`). Every error is `application/problem+json` \
+         access token (`Authorization: Bearer <token>`) from `POST /api/v1/auth/login`: paste \
+         its `access_token` into Authorize. Every error is `application/problem+json` \
          (RFC 9457). Lists use keyset pagination: pass `meta.next_cursor` back as `cursor`.",
     )
 }

@@ -1,7 +1,10 @@
-//! Authentication (bearer JWTs) and the rules of who may do what.
+//! Authentication (bearer JWTs, passwords, login rate limits) and the rules of
+//! who may do what.
 
+pub mod limit;
+pub mod password;
 pub mod policy;
 pub mod token;
 
 pub use policy::Role;
-pub use token::{BearerAuth, Claims, MaybeAuth, TokenKeys, Viewer};
+pub use token::{BearerAuth, Claims, MaybeAuth, Principal, TokenKeys, Viewer};

@@ -1,33 +1,43 @@
-//! Access tokens: HS256 JWTs with the algorithm pinned, every registered claim
-//! validated, and a short lifetime.
+//! Access tokens: JWTs signed with the configured HMAC algorithm (HS256 by
+//! default) and verified with that algorithm only, every registered claim checked
+//! against the injectable clock, and the account behind the token read afresh on
+//! every request, so a disabled or deleted user loses access at once.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use chrono::{DateTime, Utc};
+use entity::user;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
+use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Role;
+use crate::api::AppState;
 use crate::config::Secret;
 use crate::error::ApiError;
 
 pub const ISSUER: &str = "dispatch";
 pub const AUDIENCE: &str = "dispatch-api";
-/// How long an access token lives unless told otherwise.
+/// How long an access token lives unless configured otherwise.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// The claims of a Dispatch access token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
-    /// The subject: a user id (or an operator label for CLI-issued tokens).
+    /// The user's id.
     pub sub: String,
+    /// The user's role when the token was issued (the current role is read from
+    /// the database on every request).
     pub role: Role,
     pub iat: u64,
     pub exp: u64,
+    /// Not before: optional; honoured when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     pub iss: String,
     pub aud: String,
     pub jti: String,
@@ -35,77 +45,161 @@ pub struct Claims {
 
 /// Signing and verification keys, built once from the configured secret.
 pub struct TokenKeys {
+    algorithm: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    ttl: Duration,
 }
 
 impl TokenKeys {
-    pub fn new(secret: &Secret) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
+    /// Keys for `algorithm` (one of HS256, HS384, HS512) issuing tokens that live `ttl`.
+    pub fn new(secret: &Secret, algorithm: Algorithm, ttl: Duration) -> Self {
+        let mut validation = Validation::new(algorithm);
+        validation.algorithms = vec![algorithm];
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
+        // Lifetimes are checked below against the application's clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.leeway = 0;
         Self {
+            algorithm,
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
             validation,
+            ttl,
         }
     }
 
-    /// Signs a token for `sub` with `role`, valid for `ttl` from now.
-    pub fn issue(&self, sub: &str, role: Role, ttl: Duration) -> anyhow::Result<String> {
-        let now = jsonwebtoken::get_current_timestamp();
+    /// How long the tokens this issues live.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Signs a token for the user `sub` with `role`, valid for the configured lifetime.
+    pub fn issue(&self, sub: Uuid, role: Role, now: DateTime<Utc>) -> anyhow::Result<String> {
+        self.issue_for(sub, role, now, self.ttl)
+    }
+
+    /// Signs a token valid for `ttl` from `now`.
+    pub fn issue_for(
+        &self,
+        sub: Uuid,
+        role: Role,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        let iat = u64::try_from(now.timestamp()).unwrap_or_default();
         let claims = Claims {
             sub: sub.to_string(),
             role,
-            iat: now,
-            exp: now + ttl.as_secs(),
+            iat,
+            exp: iat + ttl.as_secs(),
+            nbf: None,
             iss: ISSUER.to_string(),
             aud: AUDIENCE.to_string(),
             jti: Uuid::now_v7().to_string(),
         };
         Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
+            &Header::new(self.algorithm),
             &claims,
             &self.encoding,
         )?)
     }
 
-    /// Verifies signature, algorithm, issuer, audience and lifetime.
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+    /// Verifies signature, algorithm, issuer, audience and lifetime at `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, ApiError> {
+        use jsonwebtoken::errors::ErrorKind;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|err| {
                 let detail = match err.kind() {
-                    ErrorKind::ExpiredSignature => "The access token has expired.",
-                    ErrorKind::ImmatureSignature => "The access token is not valid yet.",
                     ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => {
                         "The access token was not issued for this API."
                     }
+                    ErrorKind::InvalidAlgorithm => {
+                        "The access token is not signed with the algorithm this API uses."
+                    }
                     _ => "The access token is not valid.",
                 };
-                ApiError::Unauthorized(detail.to_string())
-            })
+                unauthorized(detail)
+            })?;
+        let now = u64::try_from(now.timestamp()).unwrap_or_default();
+        if now >= claims.exp {
+            return Err(unauthorized("The access token has expired."));
+        }
+        if claims.iat > now || claims.nbf.is_some_and(|nbf| nbf > now) {
+            return Err(unauthorized("The access token is not valid yet."));
+        }
+        Ok(claims)
     }
 }
 
-/// A request authenticated with a valid bearer access token.
+fn unauthorized(detail: &str) -> ApiError {
+    ApiError::Unauthorized(detail.to_string())
+}
+
+/// The signed-in user a request acts for, as the database has them now.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: user::Model,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn id(&self) -> Uuid {
+        self.user.id
+    }
+    /// The byline this user writes as.
+    pub fn author_id(&self) -> Option<Uuid> {
+        self.user.author_id
+    }
+}
+
+/// Verifies `token` and loads the account behind it: refused when the account
+/// is gone or disabled, or when the token predates a password change.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let claims = state.keys.verify(token, state.clock.now())?;
+    let id =
+        Uuid::parse_str(&claims.sub).map_err(|_| unauthorized("The access token is not valid."))?;
+    let user = user::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| unauthorized("The account this token was issued to no longer exists."))?;
+    if user.disabled {
+        return Err(unauthorized(
+            "The account this token was issued to is disabled.",
+        ));
+    }
+    if i64::try_from(claims.iat).unwrap_or(i64::MAX) < user.tokens_valid_from.timestamp() {
+        return Err(unauthorized(
+            "The access token was issued before the password changed; sign in again.",
+        ));
+    }
+    let role = user.role.parse::<Role>().map_err(|err| {
+        tracing::error!(user = %user.id, %err, "a user has a role this build does not know");
+        ApiError::Internal
+    })?;
+    Ok(Principal { user, role })
+}
+
+/// A request authenticated with a valid bearer access token of an active account.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
-pub struct BearerAuth(pub Claims);
+pub struct BearerAuth(pub Principal);
 
-async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Claims> {
-    let keys = req
-        .data::<Arc<TokenKeys>>()
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let state = req
+        .data::<AppState>()
         .ok_or_else(|| poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
-    keys.verify(&bearer.token)
+    authenticate(state, &bearer.token)
+        .await
         .map_err(|e| poem::Error::from_string(e.problem().detail, e.status()))
 }
 
-/// Reads that anyone may make, and that show more to an authenticated reader.
+/// Reads that anyone may make, and that show more to a signed-in reader.
 #[derive(SecurityScheme)]
 pub enum MaybeAuth {
     Bearer(BearerAuth),
@@ -117,16 +211,16 @@ pub enum MaybeAuth {
 #[derive(Debug, Clone)]
 pub enum Viewer {
     Anonymous,
-    User(Claims),
+    User(Principal),
 }
 
 impl Viewer {
     /// Resolves the reader of a public endpoint. A request that sends an
     /// `Authorization` header with a bad token is refused rather than silently
     /// served as anonymous, so a client learns that its token needs renewing.
-    pub fn from_request(req: &Request, auth: MaybeAuth) -> Result<Self, ApiError> {
+    pub async fn from_request(req: &Request, auth: MaybeAuth) -> Result<Self, ApiError> {
         match auth {
-            MaybeAuth::Bearer(BearerAuth(claims)) => Ok(Self::User(claims)),
+            MaybeAuth::Bearer(BearerAuth(principal)) => Ok(Self::User(principal)),
             MaybeAuth::Anonymous => {
                 let Some(header) = req.headers().get(poem::http::header::AUTHORIZATION) else {
                     return Ok(Self::Anonymous);
@@ -136,20 +230,18 @@ impl Viewer {
                     .strip_prefix("Bearer ")
                     .or_else(|| value.strip_prefix("bearer "))
                     .ok_or_else(|| {
-                        ApiError::Unauthorized(
-                            "The Authorization header must use the Bearer scheme.".into(),
-                        )
+                        unauthorized("The Authorization header must use the Bearer scheme.")
                     })?;
-                let keys = req.data::<Arc<TokenKeys>>().ok_or(ApiError::Internal)?;
-                keys.verify(token.trim()).map(Self::User)
+                let state = req.data::<AppState>().ok_or(ApiError::Internal)?;
+                authenticate(state, token.trim()).await.map(Self::User)
             }
         }
     }
 
-    pub fn role(&self) -> Option<Role> {
+    pub fn principal(&self) -> Option<&Principal> {
         match self {
             Self::Anonymous => None,
-            Self::User(claims) => Some(claims.role),
+            Self::User(p) => Some(p),
         }
     }
 }
@@ -157,47 +249,48 @@ impl Viewer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, SystemClock};
 
     fn keys(secret: &str) -> TokenKeys {
-        TokenKeys::new(&Secret::new(secret))
+        TokenKeys::new(&Secret::new(secret), Algorithm::HS256, DEFAULT_TTL)
     }
 
     #[test]
     fn a_token_round_trips() {
         let k = keys("0123456789abcdef0123456789abcdef");
-        let t = k.issue("ops", Role::Admin, DEFAULT_TTL).unwrap();
-        let c = k.verify(&t).unwrap();
+        let id = Uuid::now_v7();
+        let now = SystemClock.now();
+        let t = k.issue(id, Role::Admin, now).unwrap();
+        let c = k.verify(&t, now).unwrap();
         assert_eq!(c.role, Role::Admin);
+        assert_eq!(c.sub, id.to_string());
         assert_eq!(c.iss, ISSUER);
         assert_eq!(c.aud, AUDIENCE);
+        assert_eq!(c.exp - c.iat, 900);
     }
 
     #[test]
     fn a_token_from_another_secret_is_refused() {
+        let now = SystemClock.now();
         let t = keys("0123456789abcdef0123456789abcdef")
-            .issue("ops", Role::Admin, DEFAULT_TTL)
+            .issue(Uuid::now_v7(), Role::Admin, now)
             .unwrap();
         let err = keys("another-secret-another-secret-xx")
-            .verify(&t)
+            .verify(&t, now)
             .unwrap_err();
         assert_eq!(err.status(), 401);
     }
 
     #[test]
-    fn an_expired_token_is_refused() {
+    fn lifetimes_follow_the_clock() {
         let k = keys("0123456789abcdef0123456789abcdef");
-        let now = jsonwebtoken::get_current_timestamp();
-        let claims = Claims {
-            sub: "x".into(),
-            role: Role::Admin,
-            iat: now - 120,
-            exp: now - 60,
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            jti: "j".into(),
-        };
-        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &k.encoding).unwrap();
-        let err = k.verify(&t).unwrap_err();
+        let now = SystemClock.now();
+        let t = k.issue(Uuid::now_v7(), Role::Admin, now).unwrap();
+        let later = now + chrono::Duration::seconds(900);
+        let err = k.verify(&t, later).unwrap_err();
         assert_eq!(err.problem().detail, "The access token has expired.");
+        let earlier = now - chrono::Duration::seconds(5);
+        let err = k.verify(&t, earlier).unwrap_err();
+        assert_eq!(err.problem().detail, "The access token is not valid yet.");
     }
 }

@@ -23,6 +23,7 @@ use super::slug::{self, Key};
 use super::taxonomy::{Page, PageParams};
 use super::text::Text;
 use super::{check_not_blank, check_slug, check_url, now, sort_key, write_error};
+use crate::auth::policy::Visibility;
 use crate::error::{ApiError, FieldError};
 
 /// An article's publishing status.
@@ -50,7 +51,7 @@ impl Status {
         }
     }
 
-    fn from_db(s: &str) -> Self {
+    pub fn from_db(s: &str) -> Self {
         match s {
             "scheduled" => Self::Scheduled,
             "published" => Self::Published,
@@ -252,16 +253,32 @@ where
     ))
 }
 
+/// The articles a reader with `visibility` may see at `at`.
+fn visible(
+    query: Select<article::Entity>,
+    visibility: Visibility,
+    at: DateTime<Utc>,
+) -> Select<article::Entity> {
+    match visibility {
+        Visibility::All => query,
+        Visibility::Public => query.filter(public_at(at)),
+        Visibility::PublicAndOwn(author_id) => {
+            query.filter(Condition::any().add(public_at(at)).add(linked(
+                article_author::Entity,
+                article_author::Column::ArticleId,
+                Condition::all().add(article_author::Column::AuthorId.eq(author_id)),
+            )))
+        }
+    }
+}
+
 fn filtered(
     backend: DbBackend,
     filter: &Filter,
-    sees_unpublished: bool,
+    visibility: Visibility,
     at: DateTime<Utc>,
 ) -> Select<article::Entity> {
-    let mut query = article::Entity::find();
-    if !sees_unpublished {
-        query = query.filter(public_at(at));
-    }
+    let mut query = visible(article::Entity::find(), visibility, at);
     if let Some(status) = filter.status {
         query = query.filter(status_is(status, at));
     }
@@ -406,10 +423,10 @@ pub async fn list(
     filter: &Filter,
     params: &PageParams,
     include: Include,
-    sees_unpublished: bool,
+    visibility: Visibility,
 ) -> Result<(Page<Record>, Related), ApiError> {
     let at = now();
-    let base = filtered(db.get_database_backend(), filter, sees_unpublished, at);
+    let base = filtered(db.get_database_backend(), filter, visibility, at);
     let total = if params.count {
         Some(base.clone().count(db).await?)
     } else {
@@ -425,7 +442,9 @@ pub async fn list(
     let limit = params.limit.clamp(1, MAX_LIMIT);
     // Undated drafts go last, which needs an explicit NULLS LAST only where they can
     // appear; public lists order plainly, so a backward index scan serves them.
-    let query = if sees_unpublished && matches!(sort, Sort::PublishedAt | Sort::PublishedAtDesc) {
+    let query = if visibility != Visibility::Public
+        && matches!(sort, Sort::PublishedAt | Sort::PublishedAtDesc)
+    {
         query.order_by_with_nulls(sort.column(), order.clone(), NullOrdering::Last)
     } else {
         query.order_by(sort.column(), order.clone())
@@ -464,14 +483,14 @@ pub async fn get(
     db: &DatabaseConnection,
     key: &str,
     include: Include,
-    sees_unpublished: bool,
+    visibility: Visibility,
 ) -> Result<(Record, Related), ApiError> {
-    let mut query = article::Entity::find()
+    let query = article::Entity::find()
         .filter(Key::parse(key).condition(article::Column::Id, article::Column::Slug));
-    if !sees_unpublished {
-        query = query.filter(public_at(now()));
-    }
-    let model = query.one(db).await?.ok_or_else(not_found)?;
+    let model = visible(query, visibility, now())
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?;
     let (mut items, related) = load_relations(db, vec![model], include).await?;
     let record = items.pop().ok_or_else(not_found)?;
     Ok((record, related))
@@ -911,16 +930,28 @@ pub async fn create(db: &DatabaseConnection, input: ArticleCreate) -> Result<Rec
     })
 }
 
-/// Finds an article for a write (every status), by id or slug.
+/// Finds an article for a write, by id or slug, with its byline; one the writer
+/// may not even read is not found.
 pub async fn find_for_write(
     db: &DatabaseConnection,
     key: &str,
-) -> Result<article::Model, ApiError> {
-    article::Entity::find()
-        .filter(Key::parse(key).condition(article::Column::Id, article::Column::Slug))
+    visibility: Visibility,
+) -> Result<(article::Model, Vec<Uuid>), ApiError> {
+    let query = article::Entity::find()
+        .filter(Key::parse(key).condition(article::Column::Id, article::Column::Slug));
+    let model = visible(query, visibility, now())
         .one(db)
         .await?
-        .ok_or_else(not_found)
+        .ok_or_else(not_found)?;
+    let byline = article_author::Entity::find()
+        .select_only()
+        .column(article_author::Column::AuthorId)
+        .filter(article_author::Column::ArticleId.eq(model.id))
+        .order_by_asc(article_author::Column::Position)
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?;
+    Ok((model, byline))
 }
 
 pub async fn update(

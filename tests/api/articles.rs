@@ -172,9 +172,9 @@ async fn drafts_scheduled_archived_and_future_articles_are_invisible_to_anonymou
             .await
             .assert_status(200);
     }
-    // Authors and contributors are not yet linked to bylines, so they see what anyone sees.
+    // Authors and contributors with no linked byline own nothing, so they see what anyone sees.
     for role in [Role::Author, Role::Contributor] {
-        let listed = app.get_as("/api/v1/articles", &app.token(role)).await;
+        let listed = app.get_as("/api/v1/articles", &app.token(role).await).await;
         assert_eq!(
             ids(&listed),
             vec![public["id"].as_str().unwrap()],
@@ -183,7 +183,7 @@ async fn drafts_scheduled_archived_and_future_articles_are_invisible_to_anonymou
     }
     for role in [Role::Editor, Role::Admin] {
         let listed = app
-            .get_as("/api/v1/articles?count=true", &app.token(role))
+            .get_as("/api/v1/articles?count=true", &app.token(role).await)
             .await;
         assert_eq!(listed.body["meta"]["total"], 5, "{role:?}");
     }

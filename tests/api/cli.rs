@@ -1,21 +1,45 @@
 //! The `dispatch` binary itself: the subcommands an operator types.
 
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::helpers::{SECRET, spawn_app};
+use crate::helpers::{ADMIN_EMAIL, SECRET, spawn_app};
 
 fn dispatch(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    dispatch_with_input(dir, args, env, "")
+}
+
+/// Runs the binary with `stdin` piped in (how scripts give `user create` a password).
+fn dispatch_with_input(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dispatch"));
     cmd.current_dir(dir)
         .args(args)
         .env_remove("DATABASE_URL")
-        .env_remove("DISPATCH_JWT_SECRET");
+        .env_remove("DISPATCH_JWT_SECRET")
+        .env_remove("DISPATCH_ADMIN_EMAIL")
+        .env_remove("DISPATCH_ADMIN_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("run dispatch")
+    let mut child = cmd.spawn().expect("run dispatch");
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin.as_bytes()).ok();
+    }
+    child.wait_with_output().expect("run dispatch")
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 fn temp_dir() -> std::path::PathBuf {
@@ -25,56 +49,155 @@ fn temp_dir() -> std::path::PathBuf {
 }
 
 #[tokio::test]
-async fn token_prints_a_token_the_server_accepts_and_refuses_unknown_roles() {
+async fn token_prints_a_token_for_an_existing_user_that_the_server_accepts() {
     let app = spawn_app().await;
     let dir = temp_dir();
-    let out = dispatch(
-        &dir,
-        &["token", "--role", "editor"],
-        &[("DISPATCH_JWT_SECRET", SECRET)],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let env = [
+        ("DISPATCH_JWT_SECRET", SECRET),
+        ("DATABASE_URL", app.database_url.as_str()),
+    ];
+    let out = dispatch(&dir, &["token", "--email", ADMIN_EMAIL], &env);
+    assert!(out.status.success(), "{}", stderr(&out));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let resp = app
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/tags",
-            Some(&token),
-            Some(json!({"name": "From the CLI"})),
-        )
-        .await;
-    resp.assert_status(201);
+    app.send(
+        reqwest::Method::POST,
+        "/api/v1/tags",
+        Some(&token),
+        Some(json!({"name": "From the CLI"})),
+    )
+    .await
+    .assert_status(201);
 
-    let bad = dispatch(
-        &dir,
-        &["token", "--role", "owner"],
-        &[("DISPATCH_JWT_SECRET", SECRET)],
-    );
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role `owner`"));
+    let unknown = dispatch(&dir, &["token", "--email", "nobody@dispatch.test"], &env);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no user has the email nobody@dispatch.test"));
+    // Tokens are for users now; a bare role is refused.
+    let role = dispatch(&dir, &["token", "--role", "admin"], &env);
+    assert!(!role.status.success());
     let short = dispatch(
         &dir,
-        &["token", "--role", "admin"],
-        &[("DISPATCH_JWT_SECRET", "short")],
+        &["token", "--email", ADMIN_EMAIL],
+        &[
+            ("DISPATCH_JWT_SECRET", "short"),
+            ("DATABASE_URL", app.database_url.as_str()),
+        ],
     );
     assert!(!short.status.success());
-    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 32 bytes"));
+    assert!(stderr(&short).contains("at least 32 bytes"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn user_create_and_set_password_read_the_password_from_stdin() {
+    let app = spawn_app().await;
+    let dir = temp_dir();
+    let env = [("DATABASE_URL", app.database_url.as_str())];
+    let created = dispatch_with_input(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--email",
+            "Desk@Ledger.example",
+            "--role",
+            "editor",
+        ],
+        &env,
+        "copper kettle at dawn\n",
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let stdout = String::from_utf8(created.stdout).unwrap();
+    assert!(
+        stdout.starts_with("created desk@ledger.example (editor) with id "),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("copper kettle"),
+        "the password is never echoed"
+    );
+    app.login("desk@ledger.example", "copper kettle at dawn")
+        .await
+        .assert_status(200);
+
+    let weak = dispatch_with_input(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--email",
+            "weak@ledger.example",
+            "--role",
+            "admin",
+        ],
+        &env,
+        "short\n",
+    );
+    assert!(!weak.status.success());
+    assert!(
+        stderr(&weak).contains("`password`: must be at least 12 characters long"),
+        "{}",
+        stderr(&weak)
+    );
+    let taken = dispatch_with_input(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--email",
+            "desk@ledger.example",
+            "--role",
+            "admin",
+        ],
+        &env,
+        "copper kettle at dawn\n",
+    );
+    assert!(
+        stderr(&taken).contains("`email`: is already taken"),
+        "{}",
+        stderr(&taken)
+    );
+
+    let reset = dispatch_with_input(
+        &dir,
+        &["user", "set-password", "--email", "desk@ledger.example"],
+        &env,
+        "a brand new passphrase\n",
+    );
+    assert!(reset.status.success(), "{}", stderr(&reset));
+    app.login("desk@ledger.example", "copper kettle at dawn")
+        .await
+        .assert_problem(401);
+    app.login("desk@ledger.example", "a brand new passphrase")
+        .await
+        .assert_status(200);
+
+    let list = dispatch(&dir, &["user", "list"], &env);
+    let text = String::from_utf8(list.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("desk@ledger.example") && text.contains(ADMIN_EMAIL));
+    assert!(!text.contains("argon2"));
     std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn on_sqlite_without_a_secret_one_is_generated_once_into_a_private_file() {
     let dir = temp_dir();
-    let first = dispatch(&dir, &["token", "--role", "admin"], &[]);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
+    let created = dispatch_with_input(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--email",
+            "chief@ledger.example",
+            "--role",
+            "admin",
+        ],
+        &[],
+        "copper kettle at dawn\n",
     );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let first = dispatch(&dir, &["token", "--email", "chief@ledger.example"], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
     let stdout = String::from_utf8(first.stdout.clone()).unwrap();
     assert_eq!(
         stdout.lines().count(),
@@ -93,16 +216,16 @@ fn on_sqlite_without_a_secret_one_is_generated_once_into_a_private_file() {
             0o600
         );
     }
-    let second = dispatch(&dir, &["token", "--role", "admin"], &[]);
+    let second = dispatch(&dir, &["token", "--email", "chief@ledger.example"], &[]);
     assert!(second.status.success());
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         secret,
         "kept, not regenerated"
     );
-    let log = String::from_utf8_lossy(&first.stdout).to_string()
-        + &String::from_utf8_lossy(&first.stderr);
+    let log = String::from_utf8_lossy(&first.stdout).to_string() + &stderr(&first);
     assert!(!log.contains(secret.trim()), "the secret is never printed");
+    assert!(stderr(&first).contains("generated a JWT signing secret"));
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -111,7 +234,7 @@ fn postgres_without_a_secret_is_refused_with_advice() {
     let dir = temp_dir();
     let out = dispatch(
         &dir,
-        &["token", "--role", "admin"],
+        &["token", "--email", "chief@ledger.example"],
         &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
     );
     assert!(!out.status.success());

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use dispatch::auth::{Role, TokenKeys};
-use dispatch::config::{Config, Secret};
+use dispatch::auth::Role;
+use dispatch::clock::ManualClock;
+use dispatch::config::Config;
 use dispatch::startup::{self, Application};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
@@ -14,17 +14,37 @@ use uuid::Uuid;
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const BODY_LIMIT: usize = 64 * 1024;
 pub const CORS_ORIGIN: &str = "https://news.example";
+/// The first admin, created by the application from `DISPATCH_ADMIN_EMAIL` and
+/// `DISPATCH_ADMIN_PASSWORD` at start-up.
+pub const ADMIN_EMAIL: &str = "chief@dispatch.test";
+pub const ADMIN_PASSWORD: &str = "plum rain over Lyon docks";
+/// The password of every user a test creates.
+pub const PASSWORD: &str = "a long and unusual passphrase";
 
 /// A running application on its own database.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// The first admin's access token, from a real login.
     pub admin: String,
+    pub admin_id: String,
     pub statements: Arc<AtomicUsize>,
     /// The application's own database connection (statements on it are counted too).
     pub db: sea_orm::DatabaseConnection,
-    keys: TokenKeys,
+    /// The database URL, for running the `dispatch` binary against the same data.
+    pub database_url: String,
+    /// The application's clock: it stands still unless a test moves it.
+    pub clock: Arc<ManualClock>,
     _db: TestDb,
+}
+
+/// A user a test created and signed in.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+    pub refresh: String,
 }
 
 /// A response, read whole.
@@ -170,6 +190,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("DISPATCH_JWT_SECRET".into(), SECRET.into()),
         ("DISPATCH_BODY_LIMIT".into(), BODY_LIMIT.to_string()),
         ("DISPATCH_CORS_ORIGINS".into(), CORS_ORIGIN.into()),
+        ("DISPATCH_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+        ("DISPATCH_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        // Tests sign in often from one address; the rate-limit tests set their own.
+        ("DISPATCH_LOGIN_LIMIT_PER_ADDRESS".into(), "100000".into()),
+        ("DISPATCH_LOGIN_LIMIT_PER_EMAIL".into(), "100000".into()),
     ];
     for (k, v) in extra {
         pairs.retain(|(key, _)| key != k);
@@ -185,34 +210,73 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     db.set_metric_callback(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let app = Application::build(config, db.clone())
+    let clock = ManualClock::starting_now();
+    let app = Application::build_with_clock(config, db.clone(), clock.clone())
         .await
         .expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let keys = TokenKeys::new(&Secret::new(SECRET));
-    let admin = keys
-        .issue("admin", Role::Admin, Duration::from_secs(900))
-        .unwrap();
-    TestApp {
+    let mut app = TestApp {
         base,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        admin,
+        admin: String::new(),
+        admin_id: String::new(),
         statements,
         db,
-        keys,
+        database_url: url,
+        clock,
         _db: guard,
-    }
+    };
+    let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    login.assert_status(200);
+    app.admin = login.body["access_token"].as_str().unwrap().to_string();
+    let me = app.get_as("/api/v1/auth/me", &app.admin).await;
+    app.admin_id = me.id();
+    app
 }
 
 impl TestApp {
-    pub fn token(&self, role: Role) -> String {
-        self.keys
-            .issue("tester", role, Duration::from_secs(900))
-            .unwrap()
+    /// `POST /api/v1/auth/login`.
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Creates a user with `role` (linked to `author_id` if given) and signs them in.
+    pub async fn user(&self, role: Role, author_id: Option<&str>) -> TestUser {
+        let email = format!(
+            "{}-{}@dispatch.test",
+            role.as_str(),
+            Uuid::now_v7().simple()
+        );
+        let created = self
+            .post(
+                "/api/v1/users",
+                json!({"email": email, "password": PASSWORD, "role": role.as_str(), "author_id": author_id}),
+            )
+            .await;
+        created.assert_status(201);
+        let login = self.login(&email, PASSWORD).await;
+        login.assert_status(200);
+        TestUser {
+            id: created.id(),
+            email,
+            token: login.body["access_token"].as_str().unwrap().to_string(),
+            refresh: login.body["refresh_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// An access token of a new user with `role` and no linked author.
+    pub async fn token(&self, role: Role) -> String {
+        self.user(role, None).await.token
     }
 
     /// Sends a request; `token` becomes a bearer header, `body` JSON.

@@ -5,11 +5,15 @@
 mod helpers;
 
 mod articles;
+mod auth;
 mod authors;
 mod bad_input;
 mod cli;
 mod listing;
+mod matrix;
 mod operations;
 mod platform;
 mod publishers;
 mod tags;
+mod tokens;
+mod users;

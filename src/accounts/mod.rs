@@ -1,0 +1,4 @@
+//! Accounts: users and their sign-in sessions.
+
+pub mod sessions;
+pub mod users;

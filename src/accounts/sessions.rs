@@ -1,0 +1,251 @@
+//! Sign-in sessions: login with rate limits and constant-time answers, refresh
+//! tokens that rotate on every use (a reused one ends its whole family), logout.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entity::{refresh_token, user};
+use poem_openapi::Object;
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::users::normalize_email;
+use crate::api::AppState;
+use crate::auth::Role;
+use crate::error::ApiError;
+
+/// An access token and the refresh token that renews it.
+#[derive(Object, serde::Serialize, Debug, Clone)]
+pub struct TokenPair {
+    /// A JWT to send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Send to `POST /api/v1/auth/refresh` for a new pair; it works once.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires if unused.
+    pub refresh_expires_in: u64,
+}
+
+/// Hex SHA-256: refresh tokens carry 256 random bits, so a fast hash suffices.
+fn digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn random_token() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|err| {
+        tracing::error!(%err, "no system randomness");
+        ApiError::Internal
+    })?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+const WRONG_CREDENTIALS: &str = "The email or password is not correct.";
+const INVALID_REFRESH: &str = "The refresh token is not valid; sign in again.";
+
+fn unauthorized(detail: &str) -> ApiError {
+    ApiError::Unauthorized(detail.to_string())
+}
+
+/// Issues an access token and a new refresh token in `family`.
+async fn issue(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    user: &user::Model,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, ApiError> {
+    let role = user.role.parse::<Role>().map_err(|_| ApiError::Internal)?;
+    let access_token = state.keys.issue(user.id, role, now).map_err(|err| {
+        tracing::error!(%err, "signing an access token failed");
+        ApiError::Internal
+    })?;
+    let refresh_token = random_token()?;
+    let ttl = state.auth.refresh_token_ttl;
+    let expires_at = now + chrono::Duration::from_std(ttl).map_err(|_| ApiError::Internal)?;
+    refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        family_id: Set(family),
+        token_hash: Set(digest(&refresh_token)),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer".to_string(),
+        expires_in: state.keys.ttl().as_secs(),
+        refresh_token,
+        refresh_expires_in: ttl.as_secs(),
+    })
+}
+
+/// Signs in. Rate limited per client address and per email; an unknown email and
+/// a wrong password take the same time and get the same answer.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client: &str,
+) -> Result<TokenPair, ApiError> {
+    let email = normalize_email(email);
+    let limits = [
+        (
+            format!("address:{client}"),
+            state.auth.login_rate_per_address,
+        ),
+        (format!("email:{email}"), state.auth.login_rate_per_email),
+    ];
+    if let Err(retry_after) = state.limiter.attempt(&limits) {
+        tracing::warn!(client, "sign-in attempts rate limited");
+        return Err(ApiError::TooManyRequests(
+            format!("Too many sign-in attempts; try again in {retry_after} seconds."),
+            retry_after,
+        ));
+    }
+    let user = user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .one(&state.db)
+        .await?;
+    let verified = state
+        .passwords
+        .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => return Err(unauthorized(WRONG_CREDENTIALS)),
+    };
+    if user.disabled {
+        return Err(ApiError::Forbidden(
+            "This account is disabled; an admin can enable it.".to_string(),
+        ));
+    }
+    let now = state.clock.now();
+    // Expired tokens of this user are of no use any more.
+    refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::UserId.eq(user.id))
+        .filter(refresh_token::Column::ExpiresAt.lt(now))
+        .exec(&state.db)
+        .await?;
+    let pair = issue(state, &state.db, &user, Uuid::now_v7(), now).await?;
+    tracing::info!(user = %user.id, "signed in");
+    Ok(pair)
+}
+
+/// Revokes every token of `family` still alive.
+async fn revoke_family(
+    db: &impl ConnectionTrait,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(
+            Condition::all()
+                .add(refresh_token::Column::FamilyId.eq(family))
+                .add(refresh_token::Column::RevokedAt.is_null()),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Trades a refresh token for a new pair. The old token stops working; presenting
+/// it again ends the whole session (all tokens rotated from the same login).
+pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiError> {
+    let now = state.clock.now();
+    let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(digest(token)))
+        .one(&state.db)
+        .await?
+    else {
+        return Err(unauthorized(INVALID_REFRESH));
+    };
+    if row.revoked_at.is_some() {
+        return Err(unauthorized(
+            "The refresh token has been revoked; sign in again.",
+        ));
+    }
+    if row.used_at.is_some() {
+        revoke_family(&state.db, row.family_id, now).await?;
+        tracing::warn!(user = %row.user_id, family = %row.family_id, "a used refresh token was presented again; its session is revoked");
+        return Err(unauthorized(
+            "The refresh token was already used, so its session has been ended; sign in again.",
+        ));
+    }
+    if row.expires_at <= now {
+        return Err(unauthorized(
+            "The refresh token has expired; sign in again.",
+        ));
+    }
+    let user = user::Entity::find_by_id(row.user_id)
+        .one(&state.db)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| unauthorized("The account is disabled or no longer exists."))?;
+    let txn = state.db.begin().await?;
+    // Marks the token used only if nobody else did first: of two concurrent uses,
+    // one rotates and the other is treated as a reuse.
+    let marked = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(
+            Condition::all()
+                .add(refresh_token::Column::Id.eq(row.id))
+                .add(refresh_token::Column::UsedAt.is_null())
+                .add(refresh_token::Column::RevokedAt.is_null()),
+        )
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        txn.rollback().await?;
+        revoke_family(&state.db, row.family_id, now).await?;
+        return Err(unauthorized(
+            "The refresh token was already used, so its session has been ended; sign in again.",
+        ));
+    }
+    let pair = issue(state, &txn, &user, row.family_id, now).await?;
+    txn.commit().await?;
+    Ok(pair)
+}
+
+/// Ends the session the refresh token belongs to. Unknown tokens are ignored.
+pub async fn logout(state: &AppState, token: &str) -> Result<(), ApiError> {
+    if let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(digest(token)))
+        .one(&state.db)
+        .await?
+    {
+        revoke_family(&state.db, row.family_id, state.clock.now()).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_tokens_are_random_and_stored_hashed() {
+        let a = random_token().unwrap();
+        let b = random_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(digest(&a).len(), 64);
+        assert_ne!(digest(&a), a);
+    }
+}

@@ -1,0 +1,201 @@
+//! `/api/v1/auth`: sign in, renew, sign out, and who am I.
+
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::body::JsonBody;
+use super::found::Found;
+use super::users::User;
+use super::{ApiTags, AppState};
+use crate::accounts::sessions::{self, TokenPair};
+use crate::auth::BearerAuth;
+use crate::content::text::Text;
+use crate::error::{ApiError, Problem};
+
+/// Credentials.
+#[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The account's email (case and surrounding spaces do not matter).
+    #[oai(validator(max_length = 254))]
+    pub email: Text,
+    /// The account's password.
+    #[oai(validator(max_length = 256))]
+    pub password: Text,
+}
+
+/// A refresh token from a login or an earlier refresh.
+#[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The `refresh_token` of the latest pair.
+    #[oai(validator(max_length = 512))]
+    pub refresh_token: Text,
+}
+
+#[derive(ApiResponse)]
+pub enum SignedIn {
+    /// An access token (`expires_in` seconds) and a refresh token that works once.
+    #[oai(status = 200)]
+    Ok(Json<TokenPair>),
+}
+
+#[derive(ApiResponse)]
+pub enum SignedOut {
+    /// The session has ended (or the token was unknown, which ends nothing).
+    #[oai(status = 204)]
+    NoContent,
+}
+
+/// Errors of a login: every status it can answer, and `Retry-After` on a 429.
+#[derive(ApiResponse, Debug)]
+pub enum LoginError {
+    /// The body is not valid JSON or breaks the schema.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// The email or password is not correct (one answer for both, in the same time).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The credentials are right but the account is disabled.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// The body is larger than the configured limit.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// The body is not `application/json`.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
+    /// Too many attempts from this address or for this email; `Retry-After` says when to try again.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(
+        Json<Problem>,
+        /// Seconds to wait before the next attempt.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+    /// An unexpected error on the server; the cause is logged, never returned.
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+
+impl From<ApiError> for LoginError {
+    fn from(err: ApiError) -> Self {
+        let problem = Json(err.problem());
+        match err {
+            ApiError::BadRequest(..) => Self::BadRequest(problem),
+            ApiError::Unauthorized(_) => Self::Unauthorized(problem),
+            ApiError::Forbidden(_) => Self::Forbidden(problem),
+            ApiError::PayloadTooLarge(_) => Self::PayloadTooLarge(problem),
+            ApiError::TooManyRequests(_, secs) => Self::TooManyRequests(problem, secs),
+            _ => Self::Internal(Json(ApiError::Internal.problem())),
+        }
+    }
+}
+
+crate::problem_responses!(
+    /// Errors of a refresh.
+    RefreshError {
+        400 BadRequest "The body is not valid JSON or breaks the schema.",
+        401 Unauthorized "The refresh token is unknown, expired, revoked or already used (a reuse ends its whole session).",
+        413 PayloadTooLarge "The body is larger than the configured limit.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
+    }
+);
+
+crate::problem_responses!(
+    /// Errors of a logout.
+    LogoutError {
+        400 BadRequest "The body is not valid JSON or breaks the schema.",
+        413 PayloadTooLarge "The body is larger than the configured limit.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
+    }
+);
+
+crate::problem_responses!(
+    /// Errors of reading the current user.
+    MeError {
+        401 Unauthorized "No token, or a token that is not valid (expired, or its account disabled or deleted).",
+    }
+);
+
+/// The client's address for rate limiting: the peer, or the last entry of the
+/// configured proxy header when there is one.
+fn client_address(req: &Request, header: Option<&str>) -> String {
+    let from_header = header.and_then(|name| {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|part| part.trim().parse::<std::net::IpAddr>().ok())
+            .next_back()
+    });
+    match from_header {
+        Some(ip) => ip.to_string(),
+        None => req
+            .remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string()),
+    }
+}
+
+pub struct AuthApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Sign in
+    ///
+    /// Trades an email and password for an access token (15 minutes by default) and a
+    /// refresh token. Paste the `access_token` into Swagger UI's Authorize dialog.
+    /// Attempts are rate limited per client address and per email (429 with `Retry-After`).
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
+    async fn login(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: JsonBody<LoginRequest>,
+    ) -> Result<SignedIn, LoginError> {
+        let client = client_address(req, state.auth.client_ip_header.as_deref());
+        let pair = sessions::login(&state, &body.0.email, &body.0.password, &client).await?;
+        Ok(SignedIn::Ok(Json(pair)))
+    }
+
+    /// Renew a session
+    ///
+    /// Trades a refresh token for a new access token and a new refresh token. The old
+    /// refresh token stops working; presenting it again ends the whole session.
+    #[oai(path = "/auth/refresh", method = "post", operation_id = "refresh")]
+    async fn refresh(
+        &self,
+        state: Data<&AppState>,
+        body: JsonBody<RefreshRequest>,
+    ) -> Result<SignedIn, RefreshError> {
+        let pair = sessions::refresh(&state, &body.0.refresh_token).await?;
+        Ok(SignedIn::Ok(Json(pair)))
+    }
+
+    /// Sign out
+    ///
+    /// Ends the session the refresh token belongs to: it and every token rotated from
+    /// the same login stop working. Access tokens already issued live until they expire.
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
+    async fn logout(
+        &self,
+        state: Data<&AppState>,
+        body: JsonBody<RefreshRequest>,
+    ) -> Result<SignedOut, LogoutError> {
+        sessions::logout(&state, &body.0.refresh_token).await?;
+        Ok(SignedOut::NoContent)
+    }
+
+    /// The current user
+    ///
+    /// The account the access token belongs to, as it is now.
+    #[oai(path = "/auth/me", method = "get", operation_id = "me")]
+    async fn me(&self, auth: BearerAuth) -> Result<Found<User>, MeError> {
+        Ok(Found(User::from(auth.0.user)))
+    }
+}

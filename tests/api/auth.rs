@@ -1,0 +1,382 @@
+//! Signing in, renewing and signing out, as a frontend or an editor's tool does.
+
+use dispatch::auth::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Resp, TestApp, spawn_app, spawn_app_with,
+};
+
+async fn refresh(app: &TestApp, token: &str) -> Resp {
+    app.send(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": token})),
+    )
+    .await
+}
+
+async fn logout(app: &TestApp, token: &str) -> Resp {
+    app.send(
+        Method::POST,
+        "/api/v1/auth/logout",
+        None,
+        Some(json!({"refresh_token": token})),
+    )
+    .await
+}
+
+fn pair(resp: &Resp) -> (String, String) {
+    resp.assert_status(200);
+    (
+        resp.body["access_token"].as_str().unwrap().to_string(),
+        resp.body["refresh_token"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn an_editor_signs_in_writes_and_reads_who_they_are() {
+    let app = spawn_app().await;
+    let editor = app.user(Role::Editor, None).await;
+    // Email case and surrounding spaces do not matter.
+    let resp = app
+        .login(&format!("  {} ", editor.email.to_uppercase()), PASSWORD)
+        .await;
+    resp.assert_status(200);
+    let keys: Vec<&String> = resp.body.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "expires_in",
+            "refresh_expires_in",
+            "refresh_token",
+            "token_type"
+        ]
+    );
+    assert_eq!(resp.body["token_type"], "Bearer");
+    assert_eq!(resp.body["expires_in"], 900);
+    assert_eq!(resp.body["refresh_expires_in"], 30 * 86_400);
+    let (access, _) = pair(&resp);
+    let me = app.get_as("/api/v1/auth/me", &access).await;
+    me.assert_status(200);
+    assert_eq!(me.body["email"], editor.email);
+    assert_eq!(me.body["role"], "editor");
+    assert_eq!(me.body["disabled"], false);
+    assert!(me.body.get("password_hash").is_none() && me.body.get("password").is_none());
+    app.send(
+        Method::POST,
+        "/api/v1/tags",
+        Some(&access),
+        Some(json!({"name": "Energy"})),
+    )
+    .await
+    .assert_status(201);
+    app.get("/api/v1/auth/me").await.assert_problem(401);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
+    let app = spawn_app().await;
+    let wrong = app.login(ADMIN_EMAIL, "not the password at all").await;
+    let unknown = app.login("nobody@dispatch.test", ADMIN_PASSWORD).await;
+    for resp in [&wrong, &unknown] {
+        resp.assert_problem(401)
+            .assert_detail("The email or password is not correct.");
+    }
+    assert_eq!(wrong.text, unknown.text);
+    for name in ["content-type", "www-authenticate", "content-length"] {
+        assert_eq!(wrong.header(name), unknown.header(name), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_sign_in() {
+    let app = spawn_app().await;
+    let user = app.user(Role::Author, None).await;
+    app.patch(
+        &format!("/api/v1/users/{}", user.id),
+        json!({"disabled": true}),
+    )
+    .await
+    .assert_status(200);
+    app.login(&user.email, PASSWORD)
+        .await
+        .assert_problem(403)
+        .assert_detail("This account is disabled; an admin can enable it.");
+    // Without the right password it is the plain 401: nothing is revealed.
+    app.login(&user.email, "a wrong password entirely")
+        .await
+        .assert_problem(401)
+        .assert_detail("The email or password is not correct.");
+    app.patch(
+        &format!("/api/v1/users/{}", user.id),
+        json!({"disabled": false}),
+    )
+    .await
+    .assert_status(200);
+    app.login(&user.email, PASSWORD).await.assert_status(200);
+}
+
+#[tokio::test]
+async fn bad_login_bodies_are_400_naming_the_field() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (json!({"email": ADMIN_EMAIL}), "password"),
+        (json!({"password": "x"}), "email"),
+        (json!({"email": 5, "password": "x"}), "email"),
+        (
+            json!({"email": ADMIN_EMAIL, "password": "x", "remember": true}),
+            "remember",
+        ),
+        (
+            json!({"email": ADMIN_EMAIL, "password": "x".repeat(257)}),
+            "password",
+        ),
+    ] {
+        app.send(Method::POST, "/api/v1/auth/login", None, Some(body))
+            .await
+            .assert_problem(400)
+            .assert_fields(&[field]);
+    }
+    app.send_raw(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        "application/json",
+        "{",
+    )
+    .await
+    .assert_problem(400);
+    app.send_raw(Method::POST, "/api/v1/auth/login", None, "text/plain", "hi")
+        .await
+        .assert_problem(415);
+    for body in [
+        json!({}),
+        json!({"refresh_token": 5}),
+        json!({"refresh_token": "x".repeat(513)}),
+    ] {
+        app.send(Method::POST, "/api/v1/auth/refresh", None, Some(body))
+            .await
+            .assert_problem(400)
+            .assert_fields(&["refresh_token"]);
+    }
+}
+
+#[tokio::test]
+async fn the_per_email_limit_trips_and_recovers() {
+    let app = spawn_app_with(&[
+        ("DISPATCH_LOGIN_LIMIT_PER_EMAIL", "3"),
+        ("DISPATCH_LOGIN_LIMIT_WINDOW_SECONDS", "60"),
+    ])
+    .await;
+    let target = app.user(Role::Editor, None).await;
+    // `user()` signed in once already: two more attempts are left.
+    for _ in 0..2 {
+        app.login(&target.email, "guessing the password")
+            .await
+            .assert_problem(401);
+    }
+    let limited = app.login(&target.email, PASSWORD).await;
+    limited
+        .assert_problem(429)
+        .assert_detail("Too many sign-in attempts; try again in 20 seconds.");
+    assert_eq!(limited.header("retry-after"), Some("20"));
+    assert_eq!(
+        limited.body["type"],
+        "urn:dispatch:problem:too-many-requests"
+    );
+    // The limit is per email: another account signs in from the same address.
+    app.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .assert_status(200);
+    // A different spelling of the same email is the same email.
+    app.login(&target.email.to_uppercase(), PASSWORD)
+        .await
+        .assert_problem(429);
+    app.clock.advance(chrono::Duration::seconds(19));
+    assert_eq!(
+        app.login(&target.email, PASSWORD)
+            .await
+            .header("retry-after"),
+        Some("1")
+    );
+    app.clock.advance(chrono::Duration::seconds(1));
+    app.login(&target.email, PASSWORD).await.assert_status(200);
+    app.login(&target.email, PASSWORD).await.assert_problem(429);
+}
+
+#[tokio::test]
+async fn the_per_address_limit_trips_and_recovers() {
+    let app = spawn_app_with(&[
+        ("DISPATCH_LOGIN_LIMIT_PER_ADDRESS", "2"),
+        ("DISPATCH_LOGIN_LIMIT_WINDOW_SECONDS", "10"),
+        ("DISPATCH_CLIENT_IP_HEADER", "X-Forwarded-For"),
+    ])
+    .await;
+    // The harness's own admin login came from 127.0.0.1; these come through a proxy.
+    let from = |ip: &'static str| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .post(format!("{}/api/v1/auth/login", app.base))
+                .header("x-forwarded-for", format!("198.51.100.9, {ip}"))
+                .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, retry)
+        }
+    };
+    assert_eq!(from("203.0.113.7").await, (200, None));
+    assert_eq!(from("203.0.113.7").await, (200, None));
+    assert_eq!(from("203.0.113.7").await, (429, Some("5".to_string())));
+    // Another client address is not affected.
+    assert_eq!(from("203.0.113.8").await.0, 200);
+    app.clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(from("203.0.113.7").await.0, 200);
+    assert_eq!(from("203.0.113.7").await.0, 429);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_token_ends_the_whole_session() {
+    let app = spawn_app().await;
+    let user = app.user(Role::Author, None).await;
+    let (access1, refresh1) = pair(&refresh(&app, &user.refresh).await);
+    assert_ne!(refresh1, user.refresh);
+    app.get_as("/api/v1/auth/me", &access1)
+        .await
+        .assert_status(200);
+    let (_, refresh2) = pair(&refresh(&app, &refresh1).await);
+    // Another session of the same user, which the theft must not affect.
+    let (_, other) = pair(&app.login(&user.email, PASSWORD).await);
+
+    // refresh1 was used already: presenting it again is a theft signal.
+    refresh(&app, &refresh1)
+        .await
+        .assert_problem(401)
+        .assert_detail(
+            "The refresh token was already used, so its session has been ended; sign in again.",
+        );
+    // The whole family is dead, including the latest token the thief may hold.
+    refresh(&app, &refresh2)
+        .await
+        .assert_problem(401)
+        .assert_detail("The refresh token has been revoked; sign in again.");
+    refresh(&app, &user.refresh).await.assert_problem(401);
+    // The other session lives on.
+    pair(&refresh(&app, &other).await);
+    refresh(&app, "made-up-token")
+        .await
+        .assert_problem(401)
+        .assert_detail("The refresh token is not valid; sign in again.");
+}
+
+#[tokio::test]
+async fn concurrent_uses_of_one_refresh_token_rotate_at_most_once() {
+    let app = spawn_app().await;
+    let user = app.user(Role::Editor, None).await;
+    let attempts = (0..6).map(|_| refresh(&app, &user.refresh));
+    let results = futures_util::future::join_all(attempts).await;
+    let ok: Vec<&Resp> = results.iter().filter(|r| r.status == 200).collect();
+    assert!(ok.len() <= 1, "{} rotations of one token", ok.len());
+    for r in results.iter().filter(|r| r.status != 200) {
+        r.assert_problem(401);
+    }
+    // Any reuse ended the family, so even a winner's new token is dead.
+    if let Some(winner) = ok.first() {
+        let token = winner.body["refresh_token"].as_str().unwrap();
+        refresh(&app, token).await.assert_problem(401);
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_ignores_unknown_tokens() {
+    let app = spawn_app().await;
+    let user = app.user(Role::Contributor, None).await;
+    let (_, rotated) = pair(&refresh(&app, &user.refresh).await);
+    logout(&app, &rotated).await.assert_status(204);
+    refresh(&app, &rotated).await.assert_problem(401);
+    logout(&app, &rotated).await.assert_status(204);
+    logout(&app, "never-issued").await.assert_status(204);
+    app.send(Method::POST, "/api/v1/auth/logout", None, Some(json!({})))
+        .await
+        .assert_problem(400)
+        .assert_fields(&["refresh_token"]);
+}
+
+#[tokio::test]
+async fn refresh_tokens_expire_after_the_configured_days() {
+    let app = spawn_app_with(&[("DISPATCH_REFRESH_TOKEN_DAYS", "7")]).await;
+    let user = app.user(Role::Editor, None).await;
+    app.clock.advance(chrono::Duration::days(7));
+    refresh(&app, &user.refresh)
+        .await
+        .assert_problem(401)
+        .assert_detail("The refresh token has expired; sign in again.");
+    let again = app.login(&user.email, PASSWORD).await;
+    assert_eq!(again.body["refresh_expires_in"], 7 * 86_400);
+}
+
+#[tokio::test]
+async fn a_new_password_ends_sessions_and_earlier_access_tokens() {
+    let app = spawn_app().await;
+    let user = app.user(Role::Editor, None).await;
+    app.clock.advance(chrono::Duration::seconds(1));
+    let new_password = "another long passphrase, 2026";
+    app.patch(
+        &format!("/api/v1/users/{}", user.id),
+        json!({"password": new_password}),
+    )
+    .await
+    .assert_status(200);
+    app.get_as("/api/v1/auth/me", &user.token)
+        .await
+        .assert_problem(401)
+        .assert_detail("The access token was issued before the password changed; sign in again.");
+    refresh(&app, &user.refresh).await.assert_problem(401);
+    app.login(&user.email, PASSWORD).await.assert_problem(401);
+    let (access, _) = pair(&app.login(&user.email, new_password).await);
+    app.get_as("/api/v1/auth/me", &access)
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn a_role_change_applies_to_the_next_request() {
+    let app = spawn_app().await;
+    let user = app.user(Role::Editor, None).await;
+    app.send(
+        Method::POST,
+        "/api/v1/tags",
+        Some(&user.token),
+        Some(json!({"name": "A"})),
+    )
+    .await
+    .assert_status(201);
+    app.patch(
+        &format!("/api/v1/users/{}", user.id),
+        json!({"role": "contributor"}),
+    )
+    .await
+    .assert_status(200);
+    let refused = app
+        .send(
+            Method::POST,
+            "/api/v1/tags",
+            Some(&user.token),
+            Some(json!({"name": "B"})),
+        )
+        .await;
+    refused.assert_problem(403);
+    let me: Value = app.get_as("/api/v1/auth/me", &user.token).await.body;
+    assert_eq!(me["role"], "contributor");
+}
