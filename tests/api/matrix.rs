@@ -84,6 +84,7 @@ impl World {
 
     /// Sends the request as `who` and asserts `expected`; a refusal must be
     /// problem+json and leave `snapshot_path` exactly as it was.
+    #[allow(clippy::too_many_arguments)]
     async fn check(
         &mut self,
         why: &str,
