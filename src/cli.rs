@@ -242,12 +242,13 @@ async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
         UserAction::SetPassword { email } => {
             let account = find_user(&db, &email).await?;
             let password = read_password()?;
+            use poem_openapi::types::MaybeUndefined::{Undefined, Value};
             let input = UserUpdate {
-                email: None,
-                password: Some(password.into()),
-                role: None,
-                author_id: poem_openapi::types::MaybeUndefined::Undefined,
-                disabled: None,
+                email: Undefined,
+                password: Value(password.into()),
+                role: Undefined,
+                author_id: Undefined,
+                disabled: Undefined,
             };
             users::update(&db, &Passwords::new()?, account.id, input, now)
                 .await

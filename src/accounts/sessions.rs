@@ -95,8 +95,9 @@ async fn issue(
     })
 }
 
-/// Signs in. Rate limited per client address and per email; an unknown email and
-/// a wrong password take the same time and get the same answer.
+/// Signs in. Rate limited per client address (every attempt counts) and per email
+/// (failed attempts count: a success gives its attempt back); an unknown email and a
+/// wrong password take the same time and get the same answer.
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -104,12 +105,13 @@ pub async fn login(
     client: &str,
 ) -> Result<TokenPair, ApiError> {
     let email = normalize_email(email);
+    let email_key = format!("email:{email}");
     let limits = [
         (
             format!("address:{client}"),
             state.auth.login_rate_per_address,
         ),
-        (format!("email:{email}"), state.auth.login_rate_per_email),
+        (email_key.clone(), state.auth.login_rate_per_email),
     ];
     if let Err(retry_after) = state.limiter.attempt(&limits) {
         tracing::warn!(client, "sign-in attempts rate limited");
@@ -130,6 +132,9 @@ pub async fn login(
         Some(user) if verified => user,
         _ => return Err(unauthorized(WRONG_CREDENTIALS)),
     };
+    state
+        .limiter
+        .refund(&email_key, state.auth.login_rate_per_email);
     if user.disabled {
         return Err(ApiError::Forbidden(
             "This account is disabled; an admin can enable it.".to_string(),

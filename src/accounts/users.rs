@@ -45,16 +45,16 @@ pub struct UserCreate {
 pub struct UserUpdate {
     /// A new sign-in email.
     #[oai(validator(max_length = 254))]
-    pub email: Option<Text>,
+    pub email: MaybeUndefined<Text>,
     /// A new password; the account's sessions and access tokens end.
     #[oai(validator(max_length = 256))]
-    pub password: Option<Text>,
+    pub password: MaybeUndefined<Text>,
     /// A new role; takes effect on the account's next request.
-    pub role: Option<Role>,
+    pub role: MaybeUndefined<Role>,
     /// A new author byline; `null` unlinks it.
     pub author_id: MaybeUndefined<Uuid>,
     /// `true` disables the account at once: its sessions and access tokens stop working.
-    pub disabled: Option<bool>,
+    pub disabled: MaybeUndefined<bool>,
 }
 
 /// Trimmed and lower-cased.
@@ -257,16 +257,26 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<user::Model, ApiError> {
     let mut errors = Vec::new();
+    for (field, is_null) in [
+        ("email", input.email.is_null()),
+        ("password", input.password.is_null()),
+        ("role", input.role.is_null()),
+        ("disabled", input.disabled.is_null()),
+    ] {
+        if is_null {
+            errors.push(FieldError::new(field, "must not be null"));
+        }
+    }
     let current = get(db, id).await?;
     let email = input
         .email
-        .as_ref()
+        .value()
         .map(|e| normalize_email(e))
         .unwrap_or_else(|| current.email.clone());
-    if input.email.is_some() {
+    if input.email.value().is_some() {
         check_email(&email, &mut errors);
     }
-    if let Some(password) = &input.password {
+    if let Some(password) = input.password.value() {
         password::check(password, &email, &mut errors);
     }
     if let MaybeUndefined::Value(author_id) = input.author_id {
@@ -275,13 +285,15 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let hash = match &input.password {
+    let hash = match input.password.value() {
         Some(p) => Some(passwords.hash(p).await?),
         None => None,
     };
+    let role = input.role.value().copied();
+    let disabled_now = input.disabled.value().copied();
     let txn = db.begin().await?;
-    let demoted = input.role.is_some_and(|r| r != Role::Admin);
-    let disabled = input.disabled == Some(true);
+    let demoted = role.is_some_and(|r| r != Role::Admin);
+    let disabled = disabled_now == Some(true);
     if is_active_admin(&current) && (demoted || disabled) && !another_admin(&txn, id).await? {
         let field = if demoted { "role" } else { "disabled" };
         return Err(ApiError::conflict(field, LAST_ADMIN));
@@ -293,7 +305,7 @@ pub async fn update(
         model.password_hash = Set(hash);
         model.tokens_valid_from = Set(now);
     }
-    if let Some(role) = input.role {
+    if let Some(role) = role {
         model.role = Set(role.as_str().to_string());
     }
     match input.author_id {
@@ -301,7 +313,7 @@ pub async fn update(
         MaybeUndefined::Null => model.author_id = Set(None),
         MaybeUndefined::Value(a) => model.author_id = Set(Some(a)),
     }
-    if let Some(d) = input.disabled {
+    if let Some(d) = disabled_now {
         model.disabled = Set(d);
     }
     model.updated_at = Set(now);

@@ -94,6 +94,17 @@ impl Limiter {
         }
         Ok(())
     }
+
+    /// Gives back the attempt taken from `key` (a success that should not count).
+    pub fn refund(&self, key: &str, rate: Rate) {
+        let mut buckets = match self.buckets.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(b) = buckets.get_mut(key) {
+            b.credit = (b.credit + rate.cost()).min(rate.capacity());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +128,22 @@ mod tests {
         clock.advance(chrono::Duration::seconds(19));
         assert_eq!(limiter.attempt(&key), Err(1));
         clock.advance(chrono::Duration::seconds(1));
+        assert_eq!(limiter.attempt(&key), Ok(()));
+        assert!(limiter.attempt(&key).is_err());
+    }
+
+    #[test]
+    fn a_refund_gives_the_attempt_back() {
+        let limiter = Limiter::new(ManualClock::starting_now());
+        let rate = Rate {
+            attempts: 1,
+            window_secs: 60,
+        };
+        let key = vec![("email:a".to_string(), rate)];
+        for _ in 0..5 {
+            assert_eq!(limiter.attempt(&key), Ok(()));
+            limiter.refund("email:a", rate);
+        }
         assert_eq!(limiter.attempt(&key), Ok(()));
         assert!(limiter.attempt(&key).is_err());
     }

@@ -216,6 +216,27 @@ async fn bad_user_input_is_refused_with_the_field() {
     .await
     .assert_problem(422)
     .assert_fields(&["password"]);
+    app.patch(
+        &format!("/api/v1/users/{}", other.id),
+        json!({"email": null, "role": null, "password": null, "disabled": null}),
+    )
+    .await
+    .assert_problem(422)
+    .assert_fields(&["email", "password", "role", "disabled"]);
+    app.patch(
+        &format!("/api/v1/users/{}", other.id),
+        json!({"role": "owner"}),
+    )
+    .await
+    .assert_problem(400)
+    .assert_fields(&["role"]);
+    app.patch(
+        &format!("/api/v1/users/{}", other.id),
+        json!({"disabled": "yes"}),
+    )
+    .await
+    .assert_problem(400)
+    .assert_fields(&["disabled"]);
     app.get_as("/api/v1/users/not-a-uuid", &app.admin)
         .await
         .assert_problem(400)
