@@ -16,6 +16,9 @@
 //! | `DISPATCH_LOGIN_LIMIT_WINDOW_SECONDS` | `60` |
 //! | `DISPATCH_CLIENT_IP_HEADER` | none (e.g. `X-Forwarded-For` behind a proxy you run) |
 //! | `DISPATCH_ADMIN_EMAIL`, `DISPATCH_ADMIN_PASSWORD` | none; create the first admin at start-up when no user exists |
+//! | `DISPATCH_CACHE_MAX_AGE` | `60` seconds of `Cache-Control: public, max-age` on anonymous reads |
+//! | `DISPATCH_TRASH_DAYS` | `30` days a deleted article stays restorable |
+//! | `DISPATCH_COMMENT_LIMIT_PER_ADDRESS` | `5` comments per client address per `DISPATCH_COMMENT_LIMIT_WINDOW_SECONDS` (`600`) |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -66,6 +69,7 @@ pub struct Config {
     pub body_limit: usize,
     pub log: String,
     pub auth: AuthConfig,
+    pub workflow: WorkflowConfig,
     /// The first admin, created at start-up when no user exists.
     pub bootstrap_admin: Option<(String, Secret)>,
 }
@@ -80,6 +84,17 @@ pub struct AuthConfig {
     pub login_rate_per_email: Rate,
     /// A header set by a reverse proxy naming the client address (its last entry is used).
     pub client_ip_header: Option<String>,
+}
+
+/// Publishing, caching and reader settings.
+#[derive(Debug, Clone)]
+pub struct WorkflowConfig {
+    /// `max-age` of anonymous reads, in seconds.
+    pub cache_max_age: u64,
+    /// How long a deleted article stays restorable.
+    pub trash_retention: Duration,
+    /// Comments per client address.
+    pub comment_rate: Rate,
 }
 
 /// A whole number in `range` from `key`, or `default`.
@@ -172,6 +187,27 @@ impl Config {
             client_ip_header: get("DISPATCH_CLIENT_IP_HEADER")
                 .map(|h| h.trim().to_ascii_lowercase()),
         };
+        let workflow = WorkflowConfig {
+            cache_max_age: number(&get, "DISPATCH_CACHE_MAX_AGE", 60, 0..=31_536_000)?,
+            trash_retention: Duration::from_secs(
+                86_400 * number(&get, "DISPATCH_TRASH_DAYS", 30, 1..=3650)?,
+            ),
+            comment_rate: Rate {
+                attempts: u32::try_from(number(
+                    &get,
+                    "DISPATCH_COMMENT_LIMIT_PER_ADDRESS",
+                    5,
+                    1..=1_000_000,
+                )?)
+                .unwrap_or(u32::MAX),
+                window_secs: number(
+                    &get,
+                    "DISPATCH_COMMENT_LIMIT_WINDOW_SECONDS",
+                    600,
+                    1..=86_400,
+                )?,
+            },
+        };
         let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, Secret::new(password))),
             (None, None) => None,
@@ -185,6 +221,7 @@ impl Config {
             body_limit,
             log,
             auth,
+            workflow,
             bootstrap_admin,
         })
     }

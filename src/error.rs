@@ -64,6 +64,8 @@ pub enum ApiError {
     NotFound(String),
     /// 409: a unique field is already taken, or the resource is still referenced.
     Conflict(String, Vec<FieldError>),
+    /// 412: `If-Match` named a version the resource has moved on from.
+    PreconditionFailed(String),
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge(String),
     /// 422: well-formed input that breaks a rule.
@@ -116,6 +118,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(..) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
@@ -129,7 +132,10 @@ impl ApiError {
             Self::BadRequest(d, e) | Self::Conflict(d, e) | Self::Unprocessable(d, e) => {
                 (d.clone(), (!e.is_empty()).then(|| e.clone()))
             }
-            Self::Unauthorized(d) | Self::Forbidden(d) | Self::NotFound(d) => (d.clone(), None),
+            Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::PreconditionFailed(d) => (d.clone(), None),
             Self::PayloadTooLarge(d) | Self::TooManyRequests(d, _) => (d.clone(), None),
             Self::Internal => (
                 "An unexpected error occurred; it has been logged.".to_string(),
@@ -149,6 +155,7 @@ fn problem_kind(status: StatusCode) -> &'static str {
         404 => "urn:dispatch:problem:not-found",
         405 => "urn:dispatch:problem:method-not-allowed",
         409 => "urn:dispatch:problem:conflict",
+        412 => "urn:dispatch:problem:precondition-failed",
         413 => "urn:dispatch:problem:payload-too-large",
         415 => "urn:dispatch:problem:unsupported-media-type",
         422 => "urn:dispatch:problem:validation",

@@ -168,7 +168,11 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
                 .map(|s| lookup(&tags, s, "tag"))
                 .collect::<anyhow::Result<_>>()?,
         };
-        articles::create(db, input).await.map_err(fail)?;
+        let actor = articles::Actor {
+            user_id: None,
+            at: now(),
+        };
+        articles::create(db, input, &actor).await.map_err(fail)?;
     }
     Ok(count)
 }

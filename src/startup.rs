@@ -97,11 +97,98 @@ async fn limit_body<E: Endpoint>(
     Ok(next.call(req).await?.into_response())
 }
 
+/// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 asks).
+fn none_match(header: &str, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(etag))
+}
+
+/// Conditional reads and caching for the API: every successful GET gets a strong
+/// `ETag` over its exact body (an article's starts with its version, which the
+/// handler sets), `If-None-Match` on it answers 304, and `Cache-Control` is public
+/// for anonymous reads and `private, no-store` for authenticated ones. Writes that
+/// set an ETag get the same composition, so the tag they return is the one a read
+/// of the same representation would.
+async fn conditional<E: Endpoint>(
+    next: Arc<E>,
+    req: Request,
+    max_age: u64,
+) -> poem::Result<Response> {
+    use poem::http::{HeaderValue, Method, StatusCode, header};
+    let read = req.method() == Method::GET;
+    let api = req.uri().path().starts_with("/api/");
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let resp = next.call(req).await?.into_response();
+    if !api {
+        return Ok(resp);
+    }
+    let status = resp.status();
+    let handler_tag = resp
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.trim_matches('"').to_string());
+    if !status.is_success() || (!read && handler_tag.is_none()) {
+        let mut resp = resp;
+        if read {
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        return Ok(resp);
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = body.into_bytes().await?;
+    let digest = {
+        use base64::Engine;
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(&bytes);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&hash[..12])
+    };
+    let etag = match handler_tag {
+        Some(version) => format!("\"{version}-{digest}\""),
+        None => format!("\"{digest}\""),
+    };
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        parts.headers.insert(header::ETAG, value);
+    }
+    if read {
+        let cache = if authenticated {
+            "private, no-store".to_string()
+        } else {
+            format!("public, max-age={max_age}")
+        };
+        if let Ok(value) = HeaderValue::from_str(&cache) {
+            parts.headers.insert(header::CACHE_CONTROL, value);
+        }
+        parts
+            .headers
+            .insert(header::VARY, HeaderValue::from_static("Authorization"));
+        if status == StatusCode::OK && if_none_match.is_some_and(|h| none_match(&h, &etag)) {
+            parts.status = StatusCode::NOT_MODIFIED;
+            parts.headers.remove(header::CONTENT_TYPE);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            return Ok(Response::from_parts(parts, poem::Body::empty()));
+        }
+    }
+    Ok(Response::from_parts(parts, poem::Body::from(bytes)))
+}
+
 fn cors(origins: &CorsOrigins) -> Option<Cors> {
     let cors = Cors::new()
         .allow_methods(["GET", "POST", "PATCH", "DELETE", "OPTIONS"])
         .allow_headers(["authorization", "content-type", "if-match", "if-none-match"])
-        .expose_headers(["location", "etag", "www-authenticate", "retry-after"])
+        .expose_headers([
+            "location",
+            "etag",
+            "www-authenticate",
+            "retry-after",
+            "cache-control",
+        ])
         .max_age(600);
     match origins {
         CorsOrigins::None => None,
@@ -117,6 +204,7 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let spec_json = service.spec_endpoint();
     let spec_yaml = service.spec_endpoint_yaml();
     let limit = config.body_limit;
+    let max_age = config.workflow.cache_max_age;
     let cors = cors(&config.cors_origins);
     Route::new()
         .nest("/docs", docs)
@@ -127,6 +215,7 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .around(root_to_docs)
         .around(move |ep, req| limit_body(ep, req, limit))
         .around(problem_middleware)
+        .around(move |ep, req| conditional(ep, req, max_age))
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(poem::middleware::Tracing)
 }
@@ -197,8 +286,10 @@ impl Application {
             clock,
             passwords: Passwords::new()?,
             auth: Arc::new(auth),
+            workflow: Arc::new(config.workflow.clone()),
         };
         let has_users = bootstrap_admin(&state, &config).await?;
+
         let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
         Ok(Self {
             acceptor,

@@ -5,8 +5,11 @@
 
 pub mod article;
 pub mod article_author;
+pub mod article_revision;
+pub mod article_slug;
 pub mod article_tag;
 pub mod author;
+pub mod comment;
 pub mod publisher;
 pub mod refresh_token;
 pub mod tag;
@@ -15,8 +18,11 @@ pub mod user;
 pub mod prelude {
     pub use super::article::Entity as Article;
     pub use super::article_author::Entity as ArticleAuthor;
+    pub use super::article_revision::Entity as ArticleRevision;
+    pub use super::article_slug::Entity as ArticleSlug;
     pub use super::article_tag::Entity as ArticleTag;
     pub use super::author::Entity as Author;
+    pub use super::comment::Entity as Comment;
     pub use super::publisher::Entity as Publisher;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::tag::Entity as Tag;

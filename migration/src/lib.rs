@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_content;
 pub mod m20261128_000002_article_search;
 mod m20261128_000003_users;
+mod m20261128_000004_workflow;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_content::Migration),
             Box::new(m20261128_000002_article_search::Migration),
             Box::new(m20261128_000003_users::Migration),
+            Box::new(m20261128_000004_workflow::Migration),
         ]
     }
 }

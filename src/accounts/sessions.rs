@@ -9,7 +9,6 @@ use poem_openapi::Object;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -203,7 +202,7 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(|| unauthorized("The account is disabled or no longer exists."))?;
-    let txn = state.db.begin().await?;
+    let txn = crate::content::begin_write(&state.db).await?;
     // Marks the token used only if nobody else did first: of two concurrent uses,
     // one rotates and the other is treated as a reuse.
     let marked = refresh_token::Entity::update_many()

@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    SqlErr, TransactionTrait,
+    SqlErr,
 };
 use uuid::Uuid;
 
@@ -291,7 +291,7 @@ pub async fn update(
     };
     let role = input.role.value().copied();
     let disabled_now = input.disabled.value().copied();
-    let txn = db.begin().await?;
+    let txn = crate::content::begin_write(db).await?;
     let demoted = role.is_some_and(|r| r != Role::Admin);
     let disabled = disabled_now == Some(true);
     if is_active_admin(&current) && (demoted || disabled) && !another_admin(&txn, id).await? {
@@ -327,7 +327,7 @@ pub async fn update(
 
 /// Deletes an account and its sessions (its access tokens stop working at once).
 pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<(), ApiError> {
-    let txn = db.begin().await?;
+    let txn = crate::content::begin_write(db).await?;
     let current = get(&txn, id).await?;
     if is_active_admin(&current) && !another_admin(&txn, id).await? {
         return Err(ApiError::conflict("id", LAST_ADMIN));

@@ -122,7 +122,7 @@ crate::problem_responses!(
 
 /// The client's address for rate limiting: the peer, or the last entry of the
 /// configured proxy header when there is one.
-fn client_address(req: &Request, header: Option<&str>) -> String {
+pub(crate) fn client_address(req: &Request, header: Option<&str>) -> String {
     let from_header = header.and_then(|name| {
         req.headers()
             .get_all(name)

@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::Found;
+use super::found::{Found, Saved};
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -172,12 +172,12 @@ impl AuthorsApi {
         /// The author's id or slug.
         id_or_slug: Path<String>,
         body: JsonBody<AuthorUpdate>,
-    ) -> Result<Found<Author>, UpdateError> {
+    ) -> Result<Saved<Author>, UpdateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let current = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Found(
+        Ok(Saved(
             taxonomy::update_author(&state.db, current, body.0)
                 .await?
                 .into(),

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use serde::{Serialize, Serializer};
 
@@ -17,12 +17,27 @@ pub trait Described {
     const DESCRIPTION: &'static str;
 }
 
-/// A 200 response with a JSON body.
+/// A 200 response to a read, with a JSON body.
 pub struct Found<T>(pub T);
+
+/// A 200 response to a write (an update), with the JSON body of the result.
+pub struct Saved<T>(pub T);
 
 impl<T: Serialize + Send> IntoResponse for Found<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
+        json_response(&self.0)
+    }
+}
+
+impl<T: Serialize + Send> IntoResponse for Saved<T> {
+    fn into_response(self) -> Response {
+        json_response(&self.0)
+    }
+}
+
+pub fn json_response<T: Serialize>(value: &T) -> Response {
+    {
+        match serde_json::to_vec(value) {
             Ok(body) => Response::builder()
                 .content_type("application/json; charset=utf-8")
                 .body(body),
@@ -46,7 +61,72 @@ pub fn rfc3339_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::
     }
 }
 
+/// The caching headers every successful read carries (set by the conditional-GET
+/// middleware), for the spec.
+pub fn read_headers() -> Vec<MetaHeader> {
+    vec![
+        MetaHeader {
+            name: "ETag".to_string(),
+            description: Some(
+                "A strong entity tag of this exact body; send it back as `If-None-Match` to get \
+                 304 while nothing changed. For an article it starts with the `version`, which \
+                 `If-Match` on writes compares."
+                    .to_string(),
+            ),
+            required: true,
+            deprecated: false,
+            schema: String::schema_ref(),
+        },
+        MetaHeader {
+            name: "Cache-Control".to_string(),
+            description: Some(
+                "`public, max-age=N` for anonymous reads (N configurable), `private, no-store` \
+                 when the request carries a token."
+                    .to_string(),
+            ),
+            required: true,
+            deprecated: false,
+            schema: String::schema_ref(),
+        },
+    ]
+}
+
+/// The 304 every read may answer.
+pub fn not_modified() -> MetaResponse {
+    MetaResponse {
+        description: "Not modified: `If-None-Match` names the current `ETag`; the body is empty.",
+        status: Some(304),
+        status_range: None,
+        content: vec![],
+        headers: read_headers(),
+    }
+}
+
 impl<T: Serialize + Send + Type + Described> ApiResponse for Found<T> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![
+                MetaResponse {
+                    description: T::DESCRIPTION,
+                    status: Some(200),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json; charset=utf-8",
+                        schema: T::schema_ref(),
+                    }],
+                    headers: read_headers(),
+                },
+                not_modified(),
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Serialize + Send + Type + Described> ApiResponse for Saved<T> {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![MetaResponse {
@@ -86,4 +166,6 @@ described!(
     super::tags::TagList => "A page of tags.",
     super::users::User => "The user.",
     super::users::UserList => "A page of users.",
+    super::comments::Comment => "The comment.",
+    super::comments::CommentList => "A page of comments.",
 );

@@ -6,6 +6,7 @@ pub mod articles;
 pub mod auth;
 pub mod authors;
 pub mod body;
+pub mod comments;
 pub mod found;
 pub mod health;
 pub mod publishers;
@@ -22,7 +23,7 @@ use crate::auth::password::Passwords;
 use crate::auth::policy::{self, Action, Visibility};
 use crate::auth::{Principal, TokenKeys, Viewer};
 use crate::clock::SharedClock;
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, WorkflowConfig};
 use crate::content::page::DEFAULT_LIMIT;
 use crate::content::taxonomy::PageParams;
 use crate::error::ApiError;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub passwords: Passwords,
     pub limiter: Arc<Limiter>,
     pub auth: Arc<AuthConfig>,
+    pub workflow: Arc<WorkflowConfig>,
 }
 
 #[derive(Tags)]
@@ -50,6 +52,8 @@ pub enum ApiTags {
     Authors,
     /// Topics.
     Tags,
+    /// Readers' comments on articles: posted by anyone, shown once an editor approves them.
+    Comments,
     /// Accounts and their roles (admins only).
     Users,
     /// Liveness and readiness for orchestrators.
@@ -145,6 +149,7 @@ crate::problem_responses!(
 pub type Apis = (
     auth::AuthApi,
     articles::ArticlesApi,
+    comments::CommentsApi,
     publishers::PublishersApi,
     authors::AuthorsApi,
     tags::TagsApi,
@@ -158,6 +163,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
         (
             auth::AuthApi,
             articles::ArticlesApi,
+            comments::CommentsApi,
             publishers::PublishersApi,
             authors::AuthorsApi,
             tags::TagsApi,

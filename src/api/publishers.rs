@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::Found;
+use super::found::{Found, Saved};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
 };
@@ -201,12 +201,12 @@ impl PublishersApi {
         /// The publisher's id or slug.
         id_or_slug: Path<String>,
         body: JsonBody<PublisherUpdate>,
-    ) -> Result<Found<Publisher>, UpdateError> {
+    ) -> Result<Saved<Publisher>, UpdateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let current = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Found(
+        Ok(Saved(
             taxonomy::update_publisher(&state.db, current, body.0)
                 .await?
                 .into(),

@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::Found;
+use super::found::{Found, Saved};
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -159,12 +159,12 @@ impl TagsApi {
         /// The tag's id or slug.
         id_or_slug: Path<String>,
         body: JsonBody<TagUpdate>,
-    ) -> Result<Found<Tag>, UpdateError> {
+    ) -> Result<Saved<Tag>, UpdateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let current = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Found(
+        Ok(Saved(
             taxonomy::update_tag(&state.db, current, body.0)
                 .await?
                 .into(),

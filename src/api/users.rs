@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::Found;
+use super::found::{Found, Saved};
 use super::publishers::Deleted;
 use super::{ApiTags, AppState, ListMeta, page_params, require};
 use crate::accounts::users::{self, UserCreate, UserUpdate};
@@ -207,12 +207,12 @@ impl UsersApi {
         /// The user's id.
         id: Path<Uuid>,
         body: JsonBody<UserUpdate>,
-    ) -> Result<Found<User>, UserUpdateError> {
+    ) -> Result<Saved<User>, UserUpdateError> {
         require(&auth.0, Action::ManageUsers)?;
         let updated =
             users::update(&state.db, &state.passwords, id.0, body.0, state.clock.now()).await?;
         tracing::info!(user = %updated.id, by = %auth.0.id(), "user updated");
-        Ok(Found(updated.into()))
+        Ok(Saved(updated.into()))
     }
 
     /// Delete a user

@@ -74,8 +74,14 @@ pub enum Action {
     EditArticle,
     /// Change an article's status: publish, schedule, archive, or back to draft.
     PublishArticle,
-    /// Delete an article.
+    /// Move an article to the trash.
     DeleteArticle,
+    /// See the trash and restore an article from it.
+    RestoreArticle,
+    /// Delete an article for good.
+    PurgeArticle,
+    /// List, approve, mark as spam and delete readers' comments.
+    ModerateComments,
     /// Create, edit or delete publishers, authors and tags.
     ManageTaxonomy,
     /// List, create, change and delete user accounts.
@@ -102,6 +108,9 @@ const MATRIX: &[(Action, [Scope; 4])] = &[
     (Action::EditArticle, [All, All, Own, OwnDrafts]),
     (Action::PublishArticle, [All, All, Own, No]),
     (Action::DeleteArticle, [All, All, Own, No]),
+    (Action::RestoreArticle, [All, All, No, No]),
+    (Action::PurgeArticle, [All, No, No, No]),
+    (Action::ModerateComments, [All, All, No, No]),
     (Action::ManageTaxonomy, [All, All, No, No]),
     (Action::ManageUsers, [All, No, No, No]),
 ];
@@ -159,6 +168,9 @@ pub fn decide(
         Action::EditArticle => "edit articles",
         Action::PublishArticle => "change the status of articles (publish, schedule, archive)",
         Action::DeleteArticle => "delete articles",
+        Action::RestoreArticle => "see or restore articles in the trash",
+        Action::PurgeArticle => "delete articles for good",
+        Action::ModerateComments => "moderate comments",
         Action::ManageTaxonomy => "create, edit or delete publishers, authors and tags",
         Action::ManageUsers => "manage users",
     };
@@ -243,6 +255,9 @@ mod tests {
             Action::EditArticle,
             Action::PublishArticle,
             Action::DeleteArticle,
+            Action::RestoreArticle,
+            Action::PurgeArticle,
+            Action::ModerateComments,
             Action::ManageTaxonomy,
             Action::ManageUsers,
         ] {

@@ -22,6 +22,8 @@ use crate::error::ApiError;
 
 pub const ISSUER: &str = "dispatch";
 pub const AUDIENCE: &str = "dispatch-api";
+/// How far in the future `iat` and `nbf` may be, for clocks a little apart.
+pub const CLOCK_SKEW_SECS: u64 = 30;
 /// How long an access token lives unless configured otherwise.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);
 
@@ -130,7 +132,10 @@ impl TokenKeys {
         if now >= claims.exp {
             return Err(unauthorized("The access token has expired."));
         }
-        if claims.iat > now || claims.nbf.is_some_and(|nbf| nbf > now) {
+        // A little tolerance for clock skew between servers behind one balancer;
+        // none for expiry.
+        let skewed = now + CLOCK_SKEW_SECS;
+        if claims.iat > skewed || claims.nbf.is_some_and(|nbf| nbf > skewed) {
             return Err(unauthorized("The access token is not valid yet."));
         }
         Ok(claims)
@@ -289,7 +294,7 @@ mod tests {
         let later = now + chrono::Duration::seconds(900);
         let err = k.verify(&t, later).unwrap_err();
         assert_eq!(err.problem().detail, "The access token has expired.");
-        let earlier = now - chrono::Duration::seconds(5);
+        let earlier = now - chrono::Duration::seconds(31);
         let err = k.verify(&t, earlier).unwrap_err();
         assert_eq!(err.problem().detail, "The access token is not valid yet.");
     }

@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::{article, article_author, article_tag, author, publisher, tag};
+use entity::{
+    article, article_author, article_revision, article_slug, article_tag, author, publisher, tag,
+};
 use migration::m20261128_000002_article_search::PG_SEARCH_COLUMN;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Enum, Object};
@@ -13,7 +15,7 @@ use sea_orm::sea_query::{Condition, Expr, ExprTrait, NullOrdering, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DbBackend, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, TransactionTrait,
+    QuerySelect, Select, TryIntoModel,
 };
 use uuid::Uuid;
 
@@ -22,12 +24,12 @@ use super::page::{Cursor, MAX_LIMIT};
 use super::slug::{self, Key};
 use super::taxonomy::{Page, PageParams};
 use super::text::Text;
-use super::{check_not_blank, check_slug, check_url, now, sort_key, write_error};
+use super::{check_not_blank, check_slug, check_url, sort_key, write_error};
 use crate::auth::policy::Visibility;
 use crate::error::{ApiError, FieldError};
 
 /// An article's publishing status.
-#[derive(Enum, serde::Serialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Enum, serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -206,6 +208,8 @@ pub struct Record {
 /// Related rows embedded on request, by id.
 #[derive(Debug, Clone, Default)]
 pub struct Related {
+    /// Approved comments per article (absent: none).
+    pub comment_counts: HashMap<Uuid, u64>,
     pub authors: HashMap<Uuid, author::Model>,
     pub publishers: HashMap<Uuid, publisher::Model>,
     pub tags: HashMap<Uuid, tag::Model>,
@@ -253,12 +257,14 @@ where
     ))
 }
 
-/// The articles a reader with `visibility` may see at `at`.
+/// The articles a reader with `visibility` may see at `at` (never those in the trash).
 fn visible(
     query: Select<article::Entity>,
     visibility: Visibility,
     at: DateTime<Utc>,
 ) -> Select<article::Entity> {
+    // Articles in the trash are invisible everywhere.
+    let query = query.filter(article::Column::DeletedAt.is_null());
     match visibility {
         Visibility::All => query,
         Visibility::Public => query.filter(public_at(at)),
@@ -424,8 +430,8 @@ pub async fn list(
     params: &PageParams,
     include: Include,
     visibility: Visibility,
+    at: DateTime<Utc>,
 ) -> Result<(Page<Record>, Related), ApiError> {
-    let at = now();
     let base = filtered(db.get_database_backend(), filter, visibility, at);
     let total = if params.count {
         Some(base.clone().count(db).await?)
@@ -478,30 +484,82 @@ pub async fn list(
     ))
 }
 
-/// One article by id or slug, if the reader may see it.
+/// What a lookup by id or slug found.
+pub enum Lookup {
+    Found(Box<(Record, Related)>),
+    /// The key is a slug the article used to have; this is its current slug.
+    Moved(String),
+}
+
+/// One article by id or slug, if the reader may see it; an old slug of an article
+/// the reader may see answers with its current slug.
 pub async fn get(
     db: &DatabaseConnection,
     key: &str,
     include: Include,
     visibility: Visibility,
-) -> Result<(Record, Related), ApiError> {
+    at: DateTime<Utc>,
+) -> Result<Lookup, ApiError> {
+    let parsed = Key::parse(key);
     let query = article::Entity::find()
-        .filter(Key::parse(key).condition(article::Column::Id, article::Column::Slug));
-    let model = visible(query, visibility, now())
-        .one(db)
-        .await?
-        .ok_or_else(not_found)?;
-    let (mut items, related) = load_relations(db, vec![model], include).await?;
-    let record = items.pop().ok_or_else(not_found)?;
-    Ok((record, related))
+        .filter(parsed.condition(article::Column::Id, article::Column::Slug));
+    if let Some(model) = visible(query, visibility, at).one(db).await? {
+        let (mut items, related) = load_relations(db, vec![model], include).await?;
+        let record = items.pop().ok_or_else(not_found)?;
+        return Ok(Lookup::Found(Box::new((record, related))));
+    }
+    let Key::Slug(slug) = parsed else {
+        return Err(not_found());
+    };
+    let renamed = article::Entity::find().filter(
+        article::Column::Id.in_subquery(
+            Query::select()
+                .column(article_slug::Column::ArticleId)
+                .from(article_slug::Entity)
+                .and_where(article_slug::Column::Slug.eq(slug))
+                .take(),
+        ),
+    );
+    match visible(renamed, visibility, at).one(db).await? {
+        Some(model) => Ok(Lookup::Moved(model.slug)),
+        None => Err(not_found()),
+    }
+}
+
+/// The ready-made byline: the authors ("A", "A and B", "A, B and C"), then the
+/// publisher, or for a syndicated story "Original Outlet / Carrier".
+pub fn byline(record: &Record, related: &Related) -> String {
+    let names: Vec<&str> = record
+        .author_ids
+        .iter()
+        .filter_map(|id| related.authors.get(id).map(|a| a.name.as_str()))
+        .collect();
+    let people = match names.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    };
+    let name_of = |id: &Uuid| related.publishers.get(id).map(|p| p.name.as_str());
+    let carrier = name_of(&record.model.publisher_id).unwrap_or_default();
+    let outlets = match record.model.syndicated_from_id.as_ref().and_then(name_of) {
+        Some(original) => format!("{original} / {carrier}"),
+        None => carrier.to_string(),
+    };
+    match (people.is_empty(), outlets.is_empty()) {
+        (true, _) => outlets,
+        (false, true) => people,
+        (false, false) => format!("{people}, {outlets}"),
+    }
 }
 
 pub fn not_found() -> ApiError {
     ApiError::NotFound("No article has this id or slug.".to_string())
 }
 
-/// Bylines and tags for `models` (two statements), plus one statement for each
-/// kind of related row `include` asks for.
+/// Bylines and tags for `models` (two statements), the byline's authors and the
+/// publishers (one statement each, always: the ready-made `byline` string names
+/// them), the approved comment counts (one), and the tags when `include` asks (one
+/// more): at most six statements, whatever the number of articles.
 async fn load_relations(
     db: &impl ConnectionTrait,
     models: Vec<article::Model>,
@@ -518,7 +576,7 @@ async fn load_relations(
         .all(db)
         .await?;
     let tagging = article_tag::Entity::find()
-        .filter(article_tag::Column::ArticleId.is_in(ids))
+        .filter(article_tag::Column::ArticleId.is_in(ids.clone()))
         .order_by_asc(article_tag::Column::Position)
         .all(db)
         .await?;
@@ -533,17 +591,15 @@ async fn load_relations(
     for row in &tagging {
         tags_of.entry(row.article_id).or_default().push(row.tag_id);
     }
-    if include.authors {
-        let wanted: HashSet<Uuid> = bylines.iter().map(|r| r.author_id).collect();
-        if !wanted.is_empty() {
-            related.authors = author::Entity::find()
-                .filter(author::Column::Id.is_in(wanted))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|a| (a.id, a))
-                .collect();
-        }
+    let wanted: HashSet<Uuid> = bylines.iter().map(|r| r.author_id).collect();
+    if !wanted.is_empty() {
+        related.authors = author::Entity::find()
+            .filter(author::Column::Id.is_in(wanted))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
     }
     if include.tags {
         let wanted: HashSet<Uuid> = tagging.iter().map(|r| r.tag_id).collect();
@@ -557,26 +613,18 @@ async fn load_relations(
                 .collect();
         }
     }
-    if include.publisher || include.syndicated_from {
-        let mut wanted: HashSet<Uuid> = HashSet::new();
-        for m in &models {
-            if include.publisher {
-                wanted.insert(m.publisher_id);
-            }
-            if include.syndicated_from {
-                wanted.extend(m.syndicated_from_id);
-            }
-        }
-        if !wanted.is_empty() {
-            related.publishers = publisher::Entity::find()
-                .filter(publisher::Column::Id.is_in(wanted))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|p| (p.id, p))
-                .collect();
-        }
-    }
+    related.comment_counts = super::comments::approved_counts(db, &ids).await?;
+    let wanted: HashSet<Uuid> = models
+        .iter()
+        .flat_map(|m| std::iter::once(m.publisher_id).chain(m.syndicated_from_id))
+        .collect();
+    related.publishers = publisher::Entity::find()
+        .filter(publisher::Column::Id.is_in(wanted))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
     let records = models
         .into_iter()
         .map(|model| Record {
@@ -695,17 +743,60 @@ fn duplicates(field: &str, ids: &[Uuid], errors: &mut Vec<FieldError>) {
     }
 }
 
-/// Checks the rules that span fields, and that every referenced id exists
-/// (three statements at most, whatever the number of ids).
+/// Which statuses an article in each (effective) status may move to. A new
+/// article may start in any status.
+const TRANSITIONS: &[(Status, &[Status])] = &[
+    (Status::Draft, &[Status::Scheduled, Status::Published]),
+    (Status::Scheduled, &[Status::Draft, Status::Published]),
+    (Status::Published, &[Status::Draft, Status::Archived]),
+    (Status::Archived, &[Status::Draft, Status::Published]),
+];
+
+/// Whether an article whose effective status is `from` may become `to`.
+pub fn may_become(from: Status, to: Status) -> bool {
+    from == to
+        || TRANSITIONS
+            .iter()
+            .any(|(f, tos)| *f == from && tos.contains(&to))
+}
+
+fn transition_error(from: Status, to: Status) -> FieldError {
+    let allowed: Vec<&str> = TRANSITIONS
+        .iter()
+        .find(|(f, _)| *f == from)
+        .map(|(_, tos)| tos.iter().map(|s| s.as_str()).collect())
+        .unwrap_or_default();
+    FieldError::new(
+        "status",
+        format!(
+            "cannot change from {} to {}; a {} article may become {}",
+            from.as_str(),
+            to.as_str(),
+            from.as_str(),
+            allowed.join(" or ")
+        ),
+    )
+}
+
+/// What the change starts from: nothing (a create), or the article's effective
+/// status and stored `published_at`.
+#[derive(Debug, Clone, Copy)]
+struct Before {
+    status: Option<Status>,
+    published_at: Option<DateTime<Utc>>,
+}
+
+/// Checks the rules that span fields (the status transition among them), and that
+/// every referenced id exists (three statements at most, whatever the number of ids).
 async fn check(
     db: &impl ConnectionTrait,
     draft: &mut Draft,
-    status_changed: bool,
+    before: Before,
     author_ids: Option<&[Uuid]>,
     tag_ids: Option<&[Uuid]>,
+    at: DateTime<Utc>,
     errors: &mut Vec<FieldError>,
 ) -> Result<(), ApiError> {
-    let at = now();
     check_not_blank("title", &draft.title, errors);
     check_url("canonical_url", draft.canonical_url.as_deref(), errors);
     if draft.syndicated_from_id == Some(draft.publisher_id) {
@@ -714,8 +805,15 @@ async fn check(
             "must name the original publisher, not the one carrying the story",
         ));
     }
+    let status_changed = before.status != Some(draft.status);
+    if let Some(from) = before.status
+        && !may_become(from, draft.status)
+    {
+        errors.push(transition_error(from, draft.status));
+    }
+    let timing_changed = status_changed || before.published_at != draft.published_at;
     match draft.status {
-        Status::Scheduled if status_changed => match draft.published_at {
+        Status::Scheduled if timing_changed => match draft.published_at {
             None => errors.push(FieldError::new(
                 "published_at",
                 "is required to schedule an article",
@@ -854,7 +952,156 @@ const FK_REFS: Option<(u16, &str, &str)> = Some((
     "a referenced publisher, author or tag no longer exists",
 ));
 
-pub async fn create(db: &DatabaseConnection, input: ArticleCreate) -> Result<Record, ApiError> {
+/// Who makes a change, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    /// The signed-in user; `None` for the operator's command line (the demo seed).
+    pub user_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+/// An article's fields as a revision keeps them (and as a restore puts them back).
+#[derive(Object, serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The headline.
+    pub title: String,
+    /// The slug.
+    pub slug: String,
+    /// The standfirst.
+    pub subtitle: Option<String>,
+    /// The summary.
+    pub excerpt: String,
+    /// The body in Markdown.
+    pub body_markdown: String,
+    /// The stored status.
+    pub status: Status,
+    /// When the article is, was or will be public.
+    #[serde(serialize_with = "crate::api::found::rfc3339_opt")]
+    pub published_at: Option<DateTime<Utc>>,
+    /// Where the story was filed from.
+    pub dateline: Option<String>,
+    /// The original URL of a syndicated story.
+    pub canonical_url: Option<String>,
+    /// The publisher carrying the article.
+    pub publisher_id: Uuid,
+    /// The original publisher of a syndicated story.
+    pub syndicated_from_id: Option<Uuid>,
+    /// The byline, in order.
+    pub author_ids: Vec<Uuid>,
+    /// The topics, in order.
+    pub tag_ids: Vec<Uuid>,
+}
+
+impl Snapshot {
+    pub fn of(record: &Record) -> Self {
+        let m = &record.model;
+        Self {
+            title: m.title.clone(),
+            slug: m.slug.clone(),
+            subtitle: m.subtitle.clone(),
+            excerpt: m.excerpt.clone(),
+            body_markdown: m.body_markdown.clone(),
+            status: Status::from_db(&m.status),
+            published_at: m.published_at,
+            dateline: m.dateline.clone(),
+            canonical_url: m.canonical_url.clone(),
+            publisher_id: m.publisher_id,
+            syndicated_from_id: m.syndicated_from_id,
+            author_ids: record.author_ids.clone(),
+            tag_ids: record.tag_ids.clone(),
+        }
+    }
+
+    /// The update that puts these fields back. A scheduled time that has passed
+    /// since is restored as published (which is what the article then was).
+    pub fn into_update(self, at: DateTime<Utc>) -> ArticleUpdate {
+        use MaybeUndefined::{Null, Value};
+        let opt_text = |v: Option<String>| v.map_or(Null, |t| Value(Text(t)));
+        let status = match self.status {
+            Status::Scheduled if self.published_at.is_some_and(|p| p <= at) => Status::Published,
+            other => other,
+        };
+        let derived = self.excerpt == markdown::excerpt(&self.body_markdown);
+        ArticleUpdate {
+            title: Value(Text(self.title)),
+            slug: Value(Text(self.slug)),
+            subtitle: opt_text(self.subtitle),
+            excerpt: if derived {
+                Null
+            } else {
+                Value(Text(self.excerpt))
+            },
+            body_markdown: Value(Text(self.body_markdown)),
+            status: Value(status),
+            published_at: self.published_at.map_or(Null, Value),
+            dateline: opt_text(self.dateline),
+            canonical_url: opt_text(self.canonical_url),
+            publisher_id: Value(self.publisher_id),
+            syndicated_from_id: self.syndicated_from_id.map_or(Null, Value),
+            author_ids: Value(self.author_ids),
+            tag_ids: Value(self.tag_ids),
+        }
+    }
+}
+
+/// The names of the fields that differ between two snapshots (all set fields for a create).
+fn changed_fields(before: Option<&Snapshot>, after: &Snapshot) -> Vec<String> {
+    let after = serde_json::to_value(after).unwrap_or_default();
+    let before = before
+        .and_then(|b| serde_json::to_value(b).ok())
+        .unwrap_or_default();
+    after
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| {
+            let old = before.get(k.as_str()).unwrap_or(&serde_json::Value::Null);
+            old != *v && !(old.is_null() && v.as_array().is_some_and(Vec::is_empty))
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Writes revision `number` of `record`, in the transaction of the change.
+async fn record_revision(
+    txn: &impl ConnectionTrait,
+    record: &Record,
+    before: Option<&Snapshot>,
+    action: &str,
+    actor: &Actor,
+) -> Result<(), ApiError> {
+    let snapshot = Snapshot::of(record);
+    let changed = changed_fields(before, &snapshot);
+    article_revision::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        article_id: Set(record.model.id),
+        number: Set(record.model.version),
+        action: Set(action.to_string()),
+        snapshot: Set(serde_json::to_string(&snapshot).map_err(|_| ApiError::Internal)?),
+        changed: Set(serde_json::to_string(&changed).map_err(|_| ApiError::Internal)?),
+        user_id: Set(actor.user_id),
+        created_at: Set(actor.at),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// A slug now taken by a live article no longer redirects anywhere else.
+async fn claim_slug(txn: &impl ConnectionTrait, slug: &str) -> Result<(), sea_orm::DbErr> {
+    article_slug::Entity::delete_many()
+        .filter(article_slug::Column::Slug.eq(slug))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    input: ArticleCreate,
+    actor: &Actor,
+) -> Result<Record, ApiError> {
+    let at = actor.at;
     let mut errors = Vec::new();
     check_slug(input.slug.as_deref(), &mut errors);
     let mut draft = Draft {
@@ -869,12 +1116,17 @@ pub async fn create(db: &DatabaseConnection, input: ArticleCreate) -> Result<Rec
         publisher_id: input.publisher_id,
         syndicated_from_id: input.syndicated_from_id,
     };
+    let before = Before {
+        status: None,
+        published_at: None,
+    };
     check(
         db,
         &mut draft,
-        true,
+        before,
         Some(&input.author_ids),
         Some(&input.tag_ids),
+        at,
         &mut errors,
     )
     .await?;
@@ -889,7 +1141,6 @@ pub async fn create(db: &DatabaseConnection, input: ArticleCreate) -> Result<Rec
         None,
     )
     .await?;
-    let at = now();
     let id = Uuid::now_v7();
     let model = article::ActiveModel {
         id: Set(id),
@@ -913,52 +1164,98 @@ pub async fn create(db: &DatabaseConnection, input: ArticleCreate) -> Result<Rec
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
+        deleted_at: Set(None),
     };
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let model = model
         .insert(&txn)
         .await
         .map_err(|e| write_error(e, "slug", FK_REFS))?;
+    claim_slug(&txn, &model.slug).await?;
     replace_byline_and_tags(&txn, id, Some(&input.author_ids), Some(&input.tag_ids))
         .await
         .map_err(|e| write_error(e, "author_ids", FK_REFS))?;
-    txn.commit().await?;
-    Ok(Record {
+    let record = Record {
         model,
         author_ids: input.author_ids,
         tag_ids: input.tag_ids,
-    })
+    };
+    record_revision(&txn, &record, None, "create", actor).await?;
+    txn.commit().await?;
+    Ok(record)
 }
 
-/// Finds an article for a write, by id or slug, with its byline; one the writer
-/// may not even read is not found.
+/// Finds a live article for a write, by id or slug, with its byline and tags; one
+/// the writer may not even read is not found.
 pub async fn find_for_write(
     db: &DatabaseConnection,
     key: &str,
     visibility: Visibility,
-) -> Result<(article::Model, Vec<Uuid>), ApiError> {
+    at: DateTime<Utc>,
+) -> Result<Record, ApiError> {
     let query = article::Entity::find()
         .filter(Key::parse(key).condition(article::Column::Id, article::Column::Slug));
-    let model = visible(query, visibility, now())
+    let model = visible(query, visibility, at)
         .one(db)
         .await?
         .ok_or_else(not_found)?;
-    let byline = article_author::Entity::find()
-        .select_only()
-        .column(article_author::Column::AuthorId)
-        .filter(article_author::Column::ArticleId.eq(model.id))
-        .order_by_asc(article_author::Column::Position)
-        .into_tuple::<Uuid>()
-        .all(db)
-        .await?;
-    Ok((model, byline))
+    let (mut records, _) = load_ids(db, vec![model]).await?;
+    records.pop().ok_or_else(not_found)
 }
 
+/// Bylines and tags only (two statements).
+async fn load_ids(
+    db: &impl ConnectionTrait,
+    models: Vec<article::Model>,
+) -> Result<(Vec<Record>, ()), ApiError> {
+    let ids: Vec<Uuid> = models.iter().map(|m| m.id).collect();
+    let bylines = article_author::Entity::find()
+        .filter(article_author::Column::ArticleId.is_in(ids.clone()))
+        .order_by_asc(article_author::Column::Position)
+        .all(db)
+        .await?;
+    let tagging = article_tag::Entity::find()
+        .filter(article_tag::Column::ArticleId.is_in(ids))
+        .order_by_asc(article_tag::Column::Position)
+        .all(db)
+        .await?;
+    let records = models
+        .into_iter()
+        .map(|model| Record {
+            author_ids: bylines
+                .iter()
+                .filter(|r| r.article_id == model.id)
+                .map(|r| r.author_id)
+                .collect(),
+            tag_ids: tagging
+                .iter()
+                .filter(|r| r.article_id == model.id)
+                .map(|r| r.tag_id)
+                .collect(),
+            model,
+        })
+        .collect();
+    Ok((records, ()))
+}
+
+/// The 412 for a change based on `version` when the article has moved on.
+pub fn stale(version: i32) -> ApiError {
+    ApiError::PreconditionFailed(format!(
+        "The article has changed since version {version}; reload it and apply your change again."
+    ))
+}
+
+/// Applies `input` to `current` as one new version, with its revision (`action`:
+/// `update` or `restore`), in one transaction. The write only lands if the article
+/// is still at `current`'s version and not in the trash; otherwise it is a 412.
 pub async fn update(
     db: &DatabaseConnection,
-    current: article::Model,
+    current: Record,
     input: ArticleUpdate,
+    actor: &Actor,
+    action: &str,
 ) -> Result<Record, ApiError> {
+    let at = actor.at;
     let mut errors = Vec::new();
     for (field, is_null) in [
         ("title", input.title.is_null()),
@@ -974,13 +1271,19 @@ pub async fn update(
         }
     }
     check_slug(input.slug.value().map(Text::as_str), &mut errors);
+    let before_snapshot = Snapshot::of(&current);
+    let Record {
+        model: current,
+        author_ids: old_authors,
+        tag_ids: old_tags,
+    } = current;
     let pick = |new: &MaybeUndefined<Text>, old: &Option<String>| match new {
         MaybeUndefined::Undefined => old.clone(),
         MaybeUndefined::Null => None,
         MaybeUndefined::Value(v) => Some(v.to_string()),
     };
-    let old_status = Status::from_db(&current.status);
-    let status = input.status.value().copied().unwrap_or(old_status);
+    let stored = Status::from_db(&current.status);
+    let status = input.status.value().copied().unwrap_or(stored);
     let mut draft = Draft {
         title: input
             .title
@@ -1023,23 +1326,26 @@ pub async fn update(
     {
         draft.excerpt = None;
     }
-    let status_changed = status != old_status || !input.published_at.is_undefined();
+    // A change that leaves the status out is no transition (a scheduled article
+    // whose time has passed stays scheduled, and public); one that names a status
+    // moves from the status readers see.
+    let before = Before {
+        status: Some(if input.status.is_undefined() {
+            stored
+        } else {
+            effective_status(&current, at)
+        }),
+        published_at: current.published_at,
+    };
     let author_ids = input.author_ids.value().map(Vec::as_slice);
     let tag_ids = input.tag_ids.value().map(Vec::as_slice);
-    check(
-        db,
-        &mut draft,
-        status_changed,
-        author_ids,
-        tag_ids,
-        &mut errors,
-    )
-    .await?;
+    check(db, &mut draft, before, author_ids, tag_ids, at, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
     let id = current.id;
     let version = current.version;
+    let old_slug = current.slug.clone();
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
         model.slug = Set(slug::choose::<article::Entity>(
@@ -1070,23 +1376,75 @@ pub async fn update(
     model.publisher_id = Set(draft.publisher_id);
     model.syndicated_from_id = Set(draft.syndicated_from_id);
     model.version = Set(version.saturating_add(1));
-    model.updated_at = Set(now());
+    model.updated_at = Set(at);
 
-    let txn = db.begin().await?;
-    let model = model
-        .update(&txn)
+    let txn = super::begin_write(db).await?;
+    // Optimistic concurrency: the row changes only if nobody else changed it first.
+    let written = article::Entity::update_many()
+        .set(model.clone())
+        .filter(article::Column::Id.eq(id))
+        .filter(article::Column::Version.eq(version))
+        .filter(article::Column::DeletedAt.is_null())
+        .exec(&txn)
         .await
         .map_err(|e| write_error(e, "slug", FK_REFS))?;
+    if written.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(stale(version));
+    }
+    let model = model.try_into_model().map_err(|_| ApiError::Internal)?;
+    if model.slug != old_slug {
+        claim_slug(&txn, &model.slug).await?;
+        article_slug::ActiveModel {
+            slug: Set(old_slug),
+            article_id: Set(id),
+            created_at: Set(at),
+        }
+        .insert(&txn)
+        .await?;
+    }
     replace_byline_and_tags(&txn, id, author_ids, tag_ids)
         .await
         .map_err(|e| write_error(e, "author_ids", FK_REFS))?;
+    let record = Record {
+        author_ids: author_ids.map_or(old_authors, <[Uuid]>::to_vec),
+        tag_ids: tag_ids.map_or(old_tags, <[Uuid]>::to_vec),
+        model,
+    };
+    record_revision(&txn, &record, Some(&before_snapshot), action, actor).await?;
     txn.commit().await?;
-    let (mut records, _) = load_relations(db, vec![model], Include::default()).await?;
-    records.pop().ok_or_else(not_found)
+    Ok(record)
 }
 
-pub async fn delete(db: &DatabaseConnection, current: article::Model) -> Result<(), ApiError> {
-    // The byline and tag rows go with it (ON DELETE CASCADE).
-    article::Entity::delete_by_id(current.id).exec(db).await?;
+/// Moves an article to the trash; with `version`, only if it is still at it.
+pub async fn trash(
+    db: &DatabaseConnection,
+    current: &article::Model,
+    version: Option<i32>,
+    at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let mut query = article::Entity::update_many()
+        .col_expr(article::Column::DeletedAt, Expr::value(at))
+        .filter(article::Column::Id.eq(current.id))
+        .filter(article::Column::DeletedAt.is_null());
+    if let Some(v) = version {
+        query = query.filter(article::Column::Version.eq(v));
+    }
+    if query.exec(db).await?.rows_affected != 1 {
+        return Err(stale(current.version));
+    }
     Ok(())
+}
+
+/// `record` with the related rows its view needs (the byline's names).
+pub async fn with_relations(
+    db: &impl ConnectionTrait,
+    record: Record,
+) -> Result<(Record, Related), ApiError> {
+    let (mut records, related) = load_relations(db, vec![record.model], Include::default()).await?;
+    let mut loaded = records.pop().ok_or_else(not_found)?;
+    // The byline and tags just written are the truth; the reload only adds names.
+    loaded.author_ids = record.author_ids;
+    loaded.tag_ids = record.tag_ids;
+    Ok((loaded, related))
 }

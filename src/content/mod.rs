@@ -2,16 +2,33 @@
 //! behind every endpoint. Handlers stay thin; SQL and transactions live here.
 
 pub mod articles;
+pub mod comments;
 pub mod markdown;
 pub mod page;
 pub mod slug;
 pub mod taxonomy;
 pub mod text;
+pub mod workflow;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{DbErr, SqlErr};
 
 use crate::error::ApiError;
+
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`, which
+/// takes the write lock up front (waiting through the busy timeout) instead of
+/// failing with "database is locked" when a read inside it later turns into a write
+/// while another writer is active; on PostgreSQL it is a plain `BEGIN`.
+pub async fn begin_write(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
 
 /// Now, at the microsecond precision both databases store.
 pub fn now() -> DateTime<Utc> {

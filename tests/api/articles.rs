@@ -94,7 +94,14 @@ async fn an_article_is_created_read_by_id_and_slug_updated_and_deleted() {
         .await
         .assert_problem(404)
         .assert_detail("No article has this id or slug.");
-    // The byline rows went with it, so the authors can now be deleted.
+    // It waits in the trash, still holding its byline.
+    app.delete(&format!("/api/v1/authors/{a1}"))
+        .await
+        .assert_problem(409);
+    // Deleted for good, its byline rows go with it, so the author can go too.
+    app.delete(&format!("/api/v1/trash/articles/{id}"))
+        .await
+        .assert_status(204);
     app.delete(&format!("/api/v1/authors/{a1}"))
         .await
         .assert_status(204);

@@ -239,6 +239,13 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 }
 
 impl TestApp {
+    /// Signs the first admin in again (after the clock has moved past their token).
+    pub async fn sign_in_again(&mut self) {
+        let login = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        login.assert_status(200);
+        self.admin = login.body["access_token"].as_str().unwrap().to_string();
+    }
+
     /// `POST /api/v1/auth/login`.
     pub async fn login(&self, email: &str, password: &str) -> Resp {
         self.send(

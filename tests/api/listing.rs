@@ -341,9 +341,9 @@ async fn a_list_with_every_include_runs_the_same_number_of_statements_for_1_and_
         counts.push(used);
     }
     assert_eq!(counts[0], counts[1], "statements for 1 row vs 100 rows");
-    // count + page + bylines + tags + authors + publishers + tag rows
+    // count + page + bylines + tags + authors + publishers + tag rows + comment counts
     assert_eq!(
-        counts[0], 7,
+        counts[0], 8,
         "statements per list request with every include"
     );
     println!(

@@ -1,0 +1,260 @@
+//! The newsroom workflow: the trash (`articles.deleted_at`), article revisions,
+//! the slug history behind redirects, and reader comments.
+
+use sea_orm_migration::async_trait::async_trait;
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Articles {
+    Table,
+    Id,
+    DeletedAt,
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum ArticleRevisions {
+    Table,
+    Id,
+    ArticleId,
+    Number,
+    Action,
+    Snapshot,
+    Changed,
+    UserId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ArticleSlugs {
+    Table,
+    Slug,
+    ArticleId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Comments {
+    Table,
+    Id,
+    ArticleId,
+    AuthorName,
+    Email,
+    Body,
+    Status,
+    CreatedAt,
+    UpdatedAt,
+}
+
+fn timestamp<T: IntoIden>(col: T) -> ColumnDef {
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .not_null()
+        .take()
+}
+
+fn index<T: IntoIden>(name: &str, table: T, cols: &[&'static str]) -> IndexCreateStatement {
+    let mut stmt = Index::create();
+    stmt.name(name).table(table);
+    for col in cols {
+        stmt.col(Alias::new(*col));
+    }
+    stmt.take()
+}
+
+fn article_fk(name: &str, from: impl IntoIden, col: impl IntoIden) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(from, col)
+        .to(Articles::Table, Articles::Id)
+        .on_delete(ForeignKeyAction::Cascade)
+        .take()
+}
+
+#[async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Articles::Table)
+                    .add_column(
+                        ColumnDef::new(Articles::DeletedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "idx_articles_deleted_at",
+                Articles::Table,
+                &["deleted_at", "id"],
+            ))
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(ArticleRevisions::Table)
+                    .col(
+                        ColumnDef::new(ArticleRevisions::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(ArticleRevisions::ArticleId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ArticleRevisions::Number)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ArticleRevisions::Action)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(ArticleRevisions::Snapshot).text().not_null())
+                    .col(ColumnDef::new(ArticleRevisions::Changed).text().not_null())
+                    .col(ColumnDef::new(ArticleRevisions::UserId).uuid().null())
+                    .col(timestamp(ArticleRevisions::CreatedAt))
+                    .foreign_key(&mut article_fk(
+                        "fk_article_revisions_article",
+                        ArticleRevisions::Table,
+                        ArticleRevisions::ArticleId,
+                    ))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_article_revisions_user")
+                            .from(ArticleRevisions::Table, ArticleRevisions::UserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(
+                index(
+                    "idx_article_revisions_number",
+                    ArticleRevisions::Table,
+                    &["article_id", "number"],
+                )
+                .unique()
+                .take(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(ArticleSlugs::Table)
+                    .col(
+                        ColumnDef::new(ArticleSlugs::Slug)
+                            .string_len(80)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(ArticleSlugs::ArticleId).uuid().not_null())
+                    .col(timestamp(ArticleSlugs::CreatedAt))
+                    .foreign_key(&mut article_fk(
+                        "fk_article_slugs_article",
+                        ArticleSlugs::Table,
+                        ArticleSlugs::ArticleId,
+                    ))
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "idx_article_slugs_article",
+                ArticleSlugs::Table,
+                &["article_id"],
+            ))
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Comments::Table)
+                    .col(ColumnDef::new(Comments::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Comments::ArticleId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(Comments::AuthorName)
+                            .string_len(100)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Comments::Email).string_len(254).not_null())
+                    .col(ColumnDef::new(Comments::Body).text().not_null())
+                    .col(ColumnDef::new(Comments::Status).string_len(16).not_null())
+                    .col(timestamp(Comments::CreatedAt))
+                    .col(timestamp(Comments::UpdatedAt))
+                    .foreign_key(&mut article_fk(
+                        "fk_comments_article",
+                        Comments::Table,
+                        Comments::ArticleId,
+                    ))
+                    .take(),
+            )
+            .await?;
+        // Readers list an article's approved comments oldest first; moderators list
+        // by status newest first.
+        manager
+            .create_index(index(
+                "idx_comments_article_status",
+                Comments::Table,
+                &["article_id", "status", "created_at", "id"],
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "idx_comments_status",
+                Comments::Table,
+                &["status", "created_at", "id"],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            Comments::Table.into_iden(),
+            ArticleSlugs::Table.into_iden(),
+            ArticleRevisions::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).take())
+                .await?;
+        }
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_articles_deleted_at")
+                    .table(Articles::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Articles::Table)
+                    .drop_column(Articles::DeletedAt)
+                    .take(),
+            )
+            .await?;
+        Ok(())
+    }
+}
