@@ -54,6 +54,65 @@ enum Comments {
     UpdatedAt,
 }
 
+/// The list indexes of migration 1 (and PostgreSQL's descending one of migration 2)
+/// become partial, over live articles only: every list asks `deleted_at IS NULL`,
+/// and a partial index answers it (counts included) without reading a single row.
+const LIVE_INDEXES: &[(&str, &str, &str)] = &[
+    (
+        "idx_articles_published_at",
+        "idx_live_articles_published_at",
+        "published_at, id",
+    ),
+    (
+        "idx_articles_title",
+        "idx_live_articles_title",
+        "title_key, id",
+    ),
+    (
+        "idx_articles_updated_at",
+        "idx_live_articles_updated_at",
+        "updated_at, id",
+    ),
+    (
+        "idx_articles_status_published_at",
+        "idx_live_articles_status_published_at",
+        "status, published_at, id",
+    ),
+    (
+        "idx_articles_publisher",
+        "idx_live_articles_publisher",
+        "publisher_id, published_at, id",
+    ),
+];
+const PG_DESC: (&str, &str, &str) = (
+    "idx_articles_published_at_desc",
+    "idx_live_articles_published_at_desc",
+    "published_at DESC NULLS LAST, id DESC",
+);
+
+/// Swaps each `(full, partial, columns)` index one way or the other.
+async fn swap_indexes(manager: &SchemaManager<'_>, to_partial: bool) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let mut indexes = LIVE_INDEXES.to_vec();
+    if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
+        indexes.push(PG_DESC);
+    }
+    for (full, partial, columns) in indexes {
+        let (drop, create, filter) = if to_partial {
+            (full, partial, " WHERE deleted_at IS NULL")
+        } else {
+            (partial, full, "")
+        };
+        db.execute_unprepared(&format!("DROP INDEX IF EXISTS {drop}"))
+            .await?;
+        db.execute_unprepared(&format!(
+            "CREATE INDEX {create} ON articles ({columns}){filter}"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 fn timestamp<T: IntoIden>(col: T) -> ColumnDef {
     ColumnDef::new(col)
         .timestamp_with_time_zone()
@@ -94,12 +153,16 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
+        swap_indexes(manager, true).await?;
+        // Partial, so that it serves the trash (`deleted_at IS NOT NULL`) and nothing
+        // else: a full index would tempt the planners to answer every live list's
+        // `deleted_at IS NULL` with it instead of walking the sort indexes.
         manager
-            .create_index(index(
-                "idx_articles_deleted_at",
-                Articles::Table,
-                &["deleted_at", "id"],
-            ))
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX idx_articles_trash ON articles (deleted_at, id) \
+                 WHERE deleted_at IS NOT NULL",
+            )
             .await?;
 
         manager
@@ -242,11 +305,12 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(
                 Index::drop()
-                    .name("idx_articles_deleted_at")
+                    .name("idx_articles_trash")
                     .table(Articles::Table)
                     .to_owned(),
             )
             .await?;
+        swap_indexes(manager, false).await?;
         manager
             .alter_table(
                 Table::alter()
