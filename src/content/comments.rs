@@ -280,14 +280,24 @@ pub async fn list_approved(
     page(db, base, false, params).await
 }
 
-/// Every comment for moderation, newest first, optionally of one status or one article.
+/// Every comment on a live article, for moderation, newest first, optionally of one
+/// status or one article.
 pub async fn list_all(
     db: &DatabaseConnection,
     status: Option<CommentStatus>,
     article_id: Option<Uuid>,
     params: &PageParams,
 ) -> Result<Page<comment::Model>, ApiError> {
-    let mut base = comment::Entity::find();
+    // Comments on articles in the trash wait there with them.
+    let mut base = comment::Entity::find().filter(
+        comment::Column::ArticleId.in_subquery(
+            sea_orm::sea_query::Query::select()
+                .column(article::Column::Id)
+                .from(article::Entity)
+                .and_where(article::Column::DeletedAt.is_null())
+                .take(),
+        ),
+    );
     if let Some(status) = status {
         base = base.filter(comment::Column::Status.eq(status.as_str()));
     }

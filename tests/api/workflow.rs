@@ -509,9 +509,30 @@ async fn deleted_articles_wait_in_the_trash_then_go_for_good() {
         .await;
     let id = a["id"].as_str().unwrap().to_string();
     let path = format!("/api/v1/articles/{id}");
+    app.send(
+        Method::POST,
+        &format!("{path}/comments"),
+        None,
+        Some(json!({"author_name": "Ann", "email": "ann@mail.example", "body": "Hi."})),
+    )
+    .await
+    .assert_status(201);
+    let moderation = "/api/v1/comments?count=true";
+    assert_eq!(
+        app.get_as(moderation, &editor.token).await.body["meta"]["total"],
+        1
+    );
     app.send(Method::DELETE, &path, Some(&author.token), None)
         .await
         .assert_status(204);
+    // Its comments wait in the trash with it.
+    assert_eq!(
+        app.get_as(moderation, &editor.token).await.body["meta"]["total"],
+        0
+    );
+    app.get(&format!("{path}/comments"))
+        .await
+        .assert_problem(404);
     // Invisible everywhere, even to admins, and not writable.
     app.get(&path).await.assert_problem(404);
     app.get_as(&path, &app.admin).await.assert_problem(404);
@@ -549,6 +570,10 @@ async fn deleted_articles_wait_in_the_trash_then_go_for_good() {
     back.assert_status(200);
     assert_eq!(back.body["title"], "Gone soon");
     app.get(&path).await.assert_status(200);
+    assert_eq!(
+        app.get_as(moderation, &editor.token).await.body["meta"]["total"],
+        1
+    );
     app.send(Method::POST, &restore, Some(&editor.token), None)
         .await
         .assert_problem(404);
