@@ -30,6 +30,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Set when the article is in the trash: invisible everywhere until restored or purged.
     pub deleted_at: Option<DateTimeUtc>,
+    /// Approved reader comments, kept up to date by every moderation.
+    pub comment_count: i32,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

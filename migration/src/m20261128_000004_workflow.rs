@@ -1,4 +1,5 @@
-//! The newsroom workflow: the trash (`articles.deleted_at`), article revisions,
+//! The newsroom workflow: the trash (`articles.deleted_at`), the approved comment
+//! count kept on each article (`articles.comment_count`), article revisions,
 //! the slug history behind redirects, and reader comments.
 
 use sea_orm_migration::async_trait::async_trait;
@@ -12,6 +13,7 @@ enum Articles {
     Table,
     Id,
     DeletedAt,
+    CommentCount,
 }
 
 #[derive(DeriveIden)]
@@ -149,6 +151,19 @@ impl MigrationTrait for Migration {
                         ColumnDef::new(Articles::DeletedAt)
                             .timestamp_with_time_zone()
                             .null(),
+                    )
+                    .take(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Articles::Table)
+                    .add_column(
+                        ColumnDef::new(Articles::CommentCount)
+                            .integer()
+                            .not_null()
+                            .default(0),
                     )
                     .take(),
             )
@@ -316,6 +331,14 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(Articles::Table)
                     .drop_column(Articles::DeletedAt)
+                    .take(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Articles::Table)
+                    .drop_column(Articles::CommentCount)
                     .take(),
             )
             .await?;

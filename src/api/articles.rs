@@ -96,11 +96,7 @@ pub struct Article {
 
 fn view(record: Record, related: &Related, include: Include, at: DateTime<Utc>) -> Article {
     let byline = articles::byline(&record, related);
-    let comment_count = related
-        .comment_counts
-        .get(&record.model.id)
-        .copied()
-        .unwrap_or(0);
+    let comment_count = u64::try_from(record.model.comment_count).unwrap_or(0);
     let m = record.model;
     let status = effective_status(&m, at);
     let authors = include.authors.then(|| {

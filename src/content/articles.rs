@@ -208,8 +208,6 @@ pub struct Record {
 /// Related rows embedded on request, by id.
 #[derive(Debug, Clone, Default)]
 pub struct Related {
-    /// Approved comments per article (absent: none).
-    pub comment_counts: HashMap<Uuid, u64>,
     pub authors: HashMap<Uuid, author::Model>,
     pub publishers: HashMap<Uuid, publisher::Model>,
     pub tags: HashMap<Uuid, tag::Model>,
@@ -557,9 +555,9 @@ pub fn not_found() -> ApiError {
 }
 
 /// Bylines with their authors and the tag rows for `models` (two statements), the
-/// publishers (one, always: the ready-made `byline` string names them), the
-/// approved comment counts (one), and the tags when `include` asks (one more): at
-/// most five statements, whatever the number of articles.
+/// publishers (one, always: the ready-made `byline` string names them), and the
+/// tags when `include` asks (one more): at most four statements, whatever the
+/// number of articles.
 async fn load_relations(
     db: &impl ConnectionTrait,
     models: Vec<article::Model>,
@@ -620,7 +618,6 @@ async fn load_relations(
                 .collect();
         }
     }
-    related.comment_counts = super::comments::approved_counts(db, &ids).await?;
     let wanted: HashSet<Uuid> = models
         .iter()
         .flat_map(|m| std::iter::once(m.publisher_id).chain(m.syndicated_from_id))
@@ -1172,6 +1169,7 @@ pub async fn create(
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
+        comment_count: Set(0),
     };
     let txn = super::begin_write(db).await?;
     let model = model

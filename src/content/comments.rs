@@ -3,8 +3,6 @@
 //! readers only once approved. The commenter's email is kept for moderation and
 //! never leaves this module's callers in a response.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use entity::{article, comment};
 use poem_openapi::{Enum, Object};
@@ -177,15 +175,40 @@ pub async fn set_status(
     let mut model = get(db, id).await?.into_active_model();
     model.status = Set(input.status.as_str().to_string());
     model.updated_at = Set(at);
-    Ok(model.update(db).await?)
+    let updated = model.update(db).await?;
+    recount(db, updated.article_id).await?;
+    Ok(updated)
 }
 
 /// Deletes a comment for good.
 pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<(), ApiError> {
+    let found = get(db, id).await?;
     let result = comment::Entity::delete_by_id(id).exec(db).await?;
     if result.rows_affected == 0 {
         return Err(not_found());
     }
+    recount(db, found.article_id).await?;
+    Ok(())
+}
+
+/// Sets `articles.comment_count` to the article's approved comments, so that reads
+/// never count. It runs after each moderation has committed, from the table as it
+/// then is, so the last of two concurrent moderations leaves the right number.
+pub async fn recount(db: &impl ConnectionTrait, article_id: Uuid) -> Result<(), DbErr> {
+    let approved = sea_orm::sea_query::Query::select()
+        .expr(Expr::col(comment::Column::Id).count())
+        .from(comment::Entity)
+        .and_where(comment::Column::ArticleId.eq(article_id))
+        .and_where(comment::Column::Status.eq(CommentStatus::Approved.as_str()))
+        .take();
+    article::Entity::update_many()
+        .col_expr(
+            article::Column::CommentCount,
+            Expr::SubQuery(None, Box::new(approved.into())),
+        )
+        .filter(article::Column::Id.eq(article_id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -305,31 +328,6 @@ pub async fn list_all(
         base = base.filter(comment::Column::ArticleId.eq(id));
     }
     page(db, base, true, params).await
-}
-
-/// How many approved comments each of `article_ids` has, in one grouped statement
-/// (articles with none are absent from the map).
-pub async fn approved_counts(
-    db: &impl ConnectionTrait,
-    article_ids: &[Uuid],
-) -> Result<HashMap<Uuid, u64>, DbErr> {
-    if article_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(Uuid, i64)> = comment::Entity::find()
-        .select_only()
-        .column(comment::Column::ArticleId)
-        .column_as(Expr::col(comment::Column::Id).count(), "approved")
-        .filter(comment::Column::ArticleId.is_in(article_ids.iter().copied()))
-        .filter(comment::Column::Status.eq(CommentStatus::Approved.as_str()))
-        .group_by(comment::Column::ArticleId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, n)| (id, u64::try_from(n).unwrap_or_default()))
-        .collect())
 }
 
 /// A plain-text body as HTML: every character that means something in HTML

@@ -786,11 +786,12 @@ async fn the_commenters_email_is_never_returned() {
 }
 
 #[tokio::test]
-async fn approved_comments_are_counted_per_article_in_one_statement() {
+async fn approved_comments_are_counted_on_their_articles() {
     let app = spawn_app().await;
     let first = public_article(&app, "First Story").await;
     let second = public_article(&app, "Second Story").await;
     let quiet = public_article(&app, "Quiet Story").await;
+    let mut ids: Vec<(String, &str)> = Vec::new();
     for (story, statuses) in [
         (&first, vec!["approved", "approved", "spam", "pending"]),
         (&second, vec!["approved", "pending"]),
@@ -805,29 +806,38 @@ async fn approved_comments_are_counted_per_article_in_one_statement() {
                     .await
                     .assert_status(200);
             }
+            ids.push((id, status));
         }
     }
-    let id = |a: &Value| a["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap();
-    let before = app.statement_count();
-    let counts = dispatch::content::comments::approved_counts(
-        &app.db,
-        &[id(&first), id(&second), id(&quiet)],
-    )
-    .await
-    .unwrap();
-    assert_eq!(app.statement_count() - before, 1);
-    assert_eq!(
-        counts,
-        std::collections::HashMap::from([(id(&first), 2), (id(&second), 1)])
-    );
-    let before = app.statement_count();
-    let none = dispatch::content::comments::approved_counts(&app.db, &[])
+    let count_of = |a: &Value| {
+        let path = format!("/api/v1/articles/{}", a["id"].as_str().unwrap());
+        let app = &app;
+        async move { app.get(&path).await.body["comment_count"].clone() }
+    };
+    assert_eq!(count_of(&first).await, 2);
+    assert_eq!(count_of(&second).await, 1);
+    assert_eq!(count_of(&quiet).await, 0);
+    let listed = app.get("/api/v1/articles?limit=100").await;
+    let mut counts: Vec<i64> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["comment_count"].as_i64().unwrap())
+        .collect();
+    counts.sort();
+    assert_eq!(counts, [0, 1, 2], "lists carry the same counts");
+    // Every moderation keeps the count: an approved one marked spam, a pending one
+    // approved, an approved one deleted.
+    set_status(&app, &app.admin, &ids[0].0, "spam")
         .await
-        .unwrap();
-    assert!(none.is_empty());
-    assert_eq!(
-        app.statement_count(),
-        before,
-        "no statement for no articles"
-    );
+        .assert_status(200);
+    assert_eq!(count_of(&first).await, 1);
+    set_status(&app, &app.admin, &ids[5].0, "approved")
+        .await
+        .assert_status(200);
+    assert_eq!(count_of(&second).await, 2);
+    app.delete(&format!("/api/v1/comments/{}", ids[1].0))
+        .await
+        .assert_status(204);
+    assert_eq!(count_of(&first).await, 0);
 }

@@ -341,9 +341,9 @@ async fn a_list_with_every_include_runs_the_same_number_of_statements_for_1_and_
         counts.push(used);
     }
     assert_eq!(counts[0], counts[1], "statements for 1 row vs 100 rows");
-    // count + page + bylines with their authors + tag rows + tags + publishers + comment counts
+    // count + page + bylines with their authors + tag rows + tags + publishers
     assert_eq!(
-        counts[0], 7,
+        counts[0], 6,
         "statements per list request with every include"
     );
     println!(
