@@ -113,6 +113,7 @@ async fn conditional<E: Endpoint>(
     next: Arc<E>,
     req: Request,
     max_age: u64,
+    cors: bool,
 ) -> poem::Result<Response> {
     use poem::http::{HeaderValue, Method, StatusCode, header};
     let read = req.method() == Method::GET;
@@ -165,9 +166,28 @@ async fn conditional<E: Endpoint>(
         if let Ok(value) = HeaderValue::from_str(&cache) {
             parts.headers.insert(header::CACHE_CONTROL, value);
         }
-        parts
+        // The body depends on the token, and (with CORS) the headers on the origin;
+        // poem's CORS says `Vary: Origin` only for pattern-matched origins.
+        let present: Vec<String> = parts
             .headers
-            .insert(header::VARY, HeaderValue::from_static("Authorization"));
+            .get_all(header::VARY)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_ascii_lowercase())
+            .collect();
+        let wanted: &[&'static str] = if cors {
+            &["Authorization", "Origin"]
+        } else {
+            &["Authorization"]
+        };
+        for name in wanted {
+            if !present.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+                parts
+                    .headers
+                    .append(header::VARY, HeaderValue::from_static(name));
+            }
+        }
         if status == StatusCode::OK && if_none_match.is_some_and(|h| none_match(&h, &etag)) {
             parts.status = StatusCode::NOT_MODIFIED;
             parts.headers.remove(header::CONTENT_TYPE);
@@ -206,6 +226,7 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let limit = config.body_limit;
     let max_age = config.workflow.cache_max_age;
     let cors = cors(&config.cors_origins);
+    let has_cors = cors.is_some();
     Route::new()
         .nest("/docs", docs)
         .at("/openapi.json", spec_json)
@@ -215,8 +236,9 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .around(root_to_docs)
         .around(move |ep, req| limit_body(ep, req, limit))
         .around(problem_middleware)
-        .around(move |ep, req| conditional(ep, req, max_age))
         .with_if(cors.is_some(), cors.unwrap_or_default())
+        // Outside CORS, so that its `Vary: Origin` and ours both reach the client.
+        .around(move |ep, req| conditional(ep, req, max_age, has_cors))
         .with(poem::middleware::Tracing)
 }
 

@@ -718,6 +718,27 @@ async fn reads_carry_etags_that_revalidate_and_cache_headers_by_audience() {
         );
         assert!(private.header("etag").is_some());
     }
+    // A browser on an allowed origin gets CORS's `Vary: Origin` as well as ours.
+    let cross = read(
+        app.client
+            .get(format!("{}{path}", app.base))
+            .header("origin", crate::helpers::CORS_ORIGIN),
+    )
+    .await;
+    let vary: Vec<&str> = cross
+        .headers
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        vary.contains(&"Origin") && vary.contains(&"Authorization"),
+        "{vary:?}"
+    );
+    assert_eq!(
+        cross.header("access-control-allow-origin"),
+        Some(crate::helpers::CORS_ORIGIN)
+    );
     // A change changes the ETag, so the old one no longer answers 304.
     let before = app.get(&path).await.header("etag").unwrap().to_string();
     app.patch(&path, json!({"subtitle": "Now with a standfirst"}))
