@@ -193,10 +193,35 @@ impl std::error::Error for ApiError {}
 
 /// Declares an `ApiResponse` enum documenting exactly the error statuses an
 /// operation can return, each with a problem+json body, plus the conversion
-/// from [`ApiError`]. 500 is always included.
+/// from [`ApiError`]. 500 is always included. An operation that rate limits adds
+/// `429 TooManyRequests "…"` after the braces, and its 429 carries the
+/// `Retry-After` header.
 #[macro_export]
 macro_rules! problem_responses {
     ($(#[$meta:meta])* $name:ident { $($status:literal $variant:ident $doc:literal),+ $(,)? }) => {
+        $crate::problem_responses!(@enum err $(#[$meta])* $name { $($status $variant $doc),+ } {} {});
+    };
+    ($(#[$meta:meta])* $name:ident { $($status:literal $variant:ident $doc:literal),+ $(,)? }
+        429 TooManyRequests $limited:literal) => {
+        $crate::problem_responses!(@enum err $(#[$meta])* $name { $($status $variant $doc),+ }
+            {
+                #[doc = $limited]
+                #[oai(status = 429, content_type = "application/problem+json")]
+                TooManyRequests(
+                    poem_openapi::payload::Json<$crate::error::Problem>,
+                    /// Seconds to wait before trying again.
+                    #[oai(header = "Retry-After")]
+                    u64,
+                ),
+            }
+            {
+                if let $crate::error::ApiError::TooManyRequests(_, secs) = &err {
+                    return Self::TooManyRequests(poem_openapi::payload::Json(err.problem()), *secs);
+                }
+            });
+    };
+    (@enum $err:ident $(#[$meta:meta])* $name:ident { $($status:literal $variant:ident $doc:literal),+ }
+        { $($limited_variant:tt)* } { $($limited_arm:tt)* }) => {
         $(#[$meta])*
         #[derive(poem_openapi::ApiResponse, Debug)]
         pub enum $name {
@@ -205,14 +230,16 @@ macro_rules! problem_responses {
                 #[oai(status = $status, content_type = "application/problem+json")]
                 $variant(poem_openapi::payload::Json<$crate::error::Problem>),
             )+
+            $($limited_variant)*
             /// An unexpected error on the server; the cause is logged, never returned.
             #[oai(status = 500, content_type = "application/problem+json")]
             Internal(poem_openapi::payload::Json<$crate::error::Problem>),
         }
 
         impl From<$crate::error::ApiError> for $name {
-            fn from(err: $crate::error::ApiError) -> Self {
-                let problem = err.problem();
+            fn from($err: $crate::error::ApiError) -> Self {
+                $($limited_arm)*
+                let problem = $err.problem();
                 match problem.status {
                     $($status => Self::$variant(poem_openapi::payload::Json(problem)),)+
                     500 => Self::Internal(poem_openapi::payload::Json(problem)),

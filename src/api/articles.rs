@@ -659,16 +659,12 @@ impl ArticlesApi {
         )
         .await?;
         Ok(Found(ArticleList {
+            meta: ListMeta::of(&page, params.limit),
             data: page
                 .items
                 .into_iter()
                 .map(|r| view(r, &related, include, at))
                 .collect(),
-            meta: ListMeta {
-                limit: params.limit,
-                next_cursor: page.next_cursor,
-                total: page.total,
-            },
         }))
     }
 
@@ -869,11 +865,7 @@ impl ArticlesApi {
         let params = page_params(limit.0, cursor.0, count.0);
         let page = workflow::revisions(&state.db, current.model.id, &params).await?;
         Ok(Found(RevisionList {
-            meta: ListMeta {
-                limit: params.limit,
-                next_cursor: page.next_cursor,
-                total: page.total,
-            },
+            meta: ListMeta::of(&page, params.limit),
             data: page
                 .items
                 .into_iter()
@@ -954,11 +946,7 @@ impl ArticlesApi {
         let page = workflow::trashed(&state.db, state.clock.now(), retention, &params).await?;
         let keep = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
         Ok(Found(TrashList {
-            meta: ListMeta {
-                limit: params.limit,
-                next_cursor: page.next_cursor,
-                total: page.total,
-            },
+            meta: ListMeta::of(&page, params.limit),
             data: page
                 .items
                 .into_iter()

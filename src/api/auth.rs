@@ -12,7 +12,6 @@ use super::{ApiTags, AppState};
 use crate::accounts::sessions::{self, TokenPair};
 use crate::auth::BearerAuth;
 use crate::content::text::Text;
-use crate::error::{ApiError, Problem};
 
 /// Credentials.
 #[derive(Object, Debug, Clone)]
@@ -49,50 +48,17 @@ pub enum SignedOut {
     NoContent,
 }
 
-/// Errors of a login: every status it can answer, and `Retry-After` on a 429.
-#[derive(ApiResponse, Debug)]
-pub enum LoginError {
-    /// The body is not valid JSON or breaks the schema.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// The email or password is not correct (one answer for both, in the same time).
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credentials are right but the account is disabled.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// The body is larger than the configured limit.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// The body is not `application/json`.
-    #[oai(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(Json<Problem>),
-    /// Too many attempts from this address or for this email; `Retry-After` says when to try again.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(
-        Json<Problem>,
-        /// Seconds to wait before the next attempt.
-        #[oai(header = "Retry-After")]
-        u64,
-    ),
-    /// An unexpected error on the server; the cause is logged, never returned.
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
-}
-
-impl From<ApiError> for LoginError {
-    fn from(err: ApiError) -> Self {
-        let problem = Json(err.problem());
-        match err {
-            ApiError::BadRequest(..) => Self::BadRequest(problem),
-            ApiError::Unauthorized(_) => Self::Unauthorized(problem),
-            ApiError::Forbidden(_) => Self::Forbidden(problem),
-            ApiError::PayloadTooLarge(_) => Self::PayloadTooLarge(problem),
-            ApiError::TooManyRequests(_, secs) => Self::TooManyRequests(problem, secs),
-            _ => Self::Internal(Json(ApiError::Internal.problem())),
-        }
+crate::problem_responses!(
+    /// Errors of a login: every status it can answer, and `Retry-After` on a 429.
+    LoginError {
+        400 BadRequest "The body is not valid JSON or breaks the schema.",
+        401 Unauthorized "The email or password is not correct (one answer for both, in the same time).",
+        403 Forbidden "The credentials are right but the account is disabled.",
+        413 PayloadTooLarge "The body is larger than the configured limit.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
     }
-}
+    429 TooManyRequests "Too many attempts from this address or for this email; `Retry-After` says when to try again."
+);
 
 crate::problem_responses!(
     /// Errors of a refresh.

@@ -112,11 +112,7 @@ impl AuthorsApi {
         )
         .await?;
         Ok(Found(AuthorList {
-            meta: ListMeta {
-                limit: params.limit,
-                next_cursor: page.next_cursor,
-                total: page.total,
-            },
+            meta: ListMeta::of(&page, params.limit),
             data: page.items.into_iter().map(Author::from).collect(),
         }))
     }

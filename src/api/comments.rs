@@ -19,7 +19,7 @@ use crate::auth::BearerAuth;
 use crate::auth::policy::Action;
 use crate::content::comments::{self, CommentCreate, CommentStatus, CommentUpdate};
 use crate::content::taxonomy::Page;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 
 /// A reader's comment on an article. The commenter's email is never part of it.
 #[derive(Object, serde::Serialize, Debug, Clone)]
@@ -68,11 +68,7 @@ pub struct CommentList {
 impl CommentList {
     fn new(page: Page<comment::Model>, limit: u64) -> Self {
         Self {
-            meta: ListMeta {
-                limit,
-                next_cursor: page.next_cursor,
-                total: page.total,
-            },
+            meta: ListMeta::of(&page, limit),
             data: page.items.into_iter().map(Comment::from).collect(),
         }
     }
@@ -94,55 +90,17 @@ crate::problem_responses!(
     }
 );
 
-/// Errors of posting a comment: every status it can answer, and `Retry-After` on a 429.
-#[derive(ApiResponse, Debug)]
-pub enum PostCommentError {
-    /// The body is not valid JSON or breaks the schema (missing field, wrong type,
-    /// unknown field, too long).
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No article has this id or slug, or it is not public.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The body is larger than the configured limit.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// The body is not `application/json`.
-    #[oai(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(Json<Problem>),
-    /// A blank name or body, or a malformed email.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    UnprocessableEntity(Json<Problem>),
-    /// Too many comments from this address; `Retry-After` says when to try again.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(
-        Json<Problem>,
-        /// Seconds to wait before the next comment.
-        #[oai(header = "Retry-After")]
-        u64,
-    ),
-    /// An unexpected error on the server; the cause is logged, never returned.
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
-}
-
-impl From<ApiError> for PostCommentError {
-    fn from(err: ApiError) -> Self {
-        let problem = Json(err.problem());
-        match err {
-            ApiError::BadRequest(..) => Self::BadRequest(problem),
-            ApiError::NotFound(_) => Self::NotFound(problem),
-            ApiError::PayloadTooLarge(_) => Self::PayloadTooLarge(problem),
-            ApiError::Unprocessable(..) => Self::UnprocessableEntity(problem),
-            ApiError::TooManyRequests(_, secs) => Self::TooManyRequests(problem, secs),
-            ApiError::Internal => Self::Internal(problem),
-            other => {
-                tracing::error!(status = %other.status(), detail = %other, "undocumented error status");
-                Self::Internal(Json(ApiError::Internal.problem()))
-            }
-        }
+crate::problem_responses!(
+    /// Errors of posting a comment: every status it can answer, and `Retry-After` on a 429.
+    PostCommentError {
+        400 BadRequest "The body is not valid JSON or breaks the schema (missing field, wrong type, unknown field, too long).",
+        404 NotFound "No article has this id or slug, or it is not public.",
+        413 PayloadTooLarge "The body is larger than the configured limit.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
+        422 UnprocessableEntity "A blank name or body, or a malformed email.",
     }
-}
+    429 TooManyRequests "Too many comments from this address; `Retry-After` says when to try again."
+);
 
 crate::problem_responses!(
     /// Errors of listing comments for moderation.

@@ -25,7 +25,7 @@ use crate::auth::{Principal, TokenKeys, Viewer};
 use crate::clock::SharedClock;
 use crate::config::{AuthConfig, WorkflowConfig};
 use crate::content::page::DEFAULT_LIMIT;
-use crate::content::taxonomy::PageParams;
+use crate::content::taxonomy::{Page, PageParams};
 use crate::error::ApiError;
 
 /// What every handler can reach.
@@ -71,6 +71,17 @@ pub struct ListMeta {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
+}
+
+impl ListMeta {
+    /// The `meta` of `page`, asked for with `limit`.
+    pub fn of<T>(page: &Page<T>, limit: u64) -> Self {
+        Self {
+            limit,
+            next_cursor: page.next_cursor.clone(),
+            total: page.total,
+        }
+    }
 }
 
 pub fn page_params(limit: Option<u64>, cursor: Option<String>, count: Option<bool>) -> PageParams {

@@ -137,11 +137,7 @@ impl PublishersApi {
         )
         .await?;
         Ok(Found(PublisherList {
-            meta: ListMeta {
-                limit: params.limit,
-                next_cursor: page.next_cursor,
-                total: page.total,
-            },
+            meta: ListMeta::of(&page, params.limit),
             data: page.items.into_iter().map(Publisher::from).collect(),
         }))
     }

@@ -103,11 +103,7 @@ impl TagsApi {
         )
         .await?;
         Ok(Found(TagList {
-            meta: ListMeta {
-                limit: params.limit,
-                next_cursor: page.next_cursor,
-                total: page.total,
-            },
+            meta: ListMeta::of(&page, params.limit),
             data: page.items.into_iter().map(Tag::from).collect(),
         }))
     }

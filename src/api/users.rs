@@ -152,11 +152,7 @@ impl UsersApi {
         let params = page_params(limit.0, cursor.0, count.0);
         let page = users::list(&state.db, role.0, &params).await?;
         Ok(Found(UserList {
-            meta: ListMeta {
-                limit: params.limit,
-                next_cursor: page.next_cursor,
-                total: page.total,
-            },
+            meta: ListMeta::of(&page, params.limit),
             data: page.items.into_iter().map(User::from).collect(),
         }))
     }

@@ -1204,7 +1204,7 @@ pub async fn find_for_write(
         .one(db)
         .await?
         .ok_or_else(not_found)?;
-    let (mut records, _) = load_ids(db, vec![model]).await?;
+    let mut records = load_ids(db, vec![model]).await?;
     records.pop().ok_or_else(not_found)
 }
 
@@ -1212,7 +1212,7 @@ pub async fn find_for_write(
 async fn load_ids(
     db: &impl ConnectionTrait,
     models: Vec<article::Model>,
-) -> Result<(Vec<Record>, ()), ApiError> {
+) -> Result<Vec<Record>, ApiError> {
     let ids: Vec<Uuid> = models.iter().map(|m| m.id).collect();
     let bylines = article_author::Entity::find()
         .filter(article_author::Column::ArticleId.is_in(ids.clone()))
@@ -1240,7 +1240,7 @@ async fn load_ids(
             model,
         })
         .collect();
-    Ok((records, ()))
+    Ok(records)
 }
 
 /// The 412 for a change based on `version` when the article has moved on.

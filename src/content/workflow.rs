@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::articles::{Snapshot, not_found};
+use super::articles::Snapshot;
 use super::page::{Cursor, MAX_LIMIT};
 use super::taxonomy::{Page, PageParams};
 use crate::error::ApiError;
@@ -221,13 +221,4 @@ pub async fn purge(db: &DatabaseConnection, id: Uuid) -> Result<(), ApiError> {
         return Err(not_in_trash());
     }
     Ok(())
-}
-
-/// Whether a live (not trashed) article has this id; for 404s on its sub-resources.
-pub async fn live_article(db: &DatabaseConnection, id: Uuid) -> Result<article::Model, ApiError> {
-    article::Entity::find_by_id(id)
-        .filter(article::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .ok_or_else(not_found)
 }
