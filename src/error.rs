@@ -330,6 +330,16 @@ fn describe_poem_error(
             None,
         );
     }
+    // The CORS layer's refusals (it answers before any endpoint runs).
+    let cors = match message {
+        "request-origin not allowed" => Some("This origin may not call the API from a browser."),
+        "request-method not allowed" => Some("This method may not be used from a browser."),
+        "request-headers not allowed" => Some("A requested header may not be sent from a browser."),
+        _ => None,
+    };
+    if let Some(detail) = cors {
+        return (detail.to_string(), None);
+    }
     let field = backticked_after(message, "field `")
         .or_else(|| backticked_after(message, "parameter `"))
         .or_else(|| {

@@ -237,6 +237,8 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .around(move |ep, req| limit_body(ep, req, limit))
         .around(problem_middleware)
         .with_if(cors.is_some(), cors.unwrap_or_default())
+        // Again outside CORS, for the refusals CORS makes itself (a foreign origin).
+        .around(problem_middleware)
         // Outside CORS, so that its `Vary: Origin` and ours both reach the client.
         .around(move |ep, req| conditional(ep, req, max_age, has_cors))
         .with(poem::middleware::Tracing)

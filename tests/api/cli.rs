@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::helpers::{ADMIN_EMAIL, SECRET, spawn_app};
+use crate::helpers::{ADMIN_EMAIL, SECRET, fresh_database, spawn_app};
 
 fn dispatch(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     dispatch_with_input(dir, args, env, "")
@@ -174,6 +174,7 @@ async fn user_create_and_set_password_read_the_password_from_stdin() {
         .assert_status(200);
 
     let list = dispatch(&dir, &["user", "list"], &env);
+    assert!(list.status.success(), "{}", stderr(&list));
     let text = String::from_utf8(list.stdout).unwrap();
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.contains("desk@ledger.example") && text.contains(ADMIN_EMAIL));
@@ -245,10 +246,10 @@ fn postgres_without_a_secret_is_refused_with_advice() {
 }
 
 #[test]
-fn openapi_prints_the_committed_spec_and_migrate_reports_status() {
+fn openapi_prints_the_committed_spec() {
     let dir = temp_dir();
     let out = dispatch(&dir, &["openapi"], &[]);
-    assert!(out.status.success());
+    assert!(out.status.success(), "{}", stderr(&out));
     let committed =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
     assert!(
@@ -256,24 +257,50 @@ fn openapi_prints_the_committed_spec_and_migrate_reports_status() {
         "`dispatch openapi` is openapi.yaml"
     );
     let json = dispatch(&dir, &["openapi", "--format", "json"], &[]);
+    assert!(json.status.success(), "{}", stderr(&json));
     let spec: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(spec["info"]["title"], "Dispatch");
+    std::fs::remove_dir_all(dir).ok();
+}
 
-    let before = dispatch(&dir, &["migrate", "status"], &[]);
-    let text = String::from_utf8(before.stdout).unwrap();
-    assert!(text.lines().all(|l| l.starts_with("pending")), "{text}");
-    assert!(dispatch(&dir, &["migrate", "up"], &[]).status.success());
-    let after = String::from_utf8(dispatch(&dir, &["migrate", "status"], &[]).stdout).unwrap();
-    assert!(
-        after.lines().count() >= 2 && after.lines().all(|l| l.starts_with("applied")),
-        "{after}"
-    );
-    assert!(dispatch(&dir, &["migrate", "down"], &[]).status.success());
-    let down = String::from_utf8(dispatch(&dir, &["migrate", "status"], &[]).stdout).unwrap();
+/// `migrate status` lists every migration, one line each, on the test backend
+/// (a fresh SQLite file, or a fresh PostgreSQL database under `TEST_DATABASE_URL`).
+#[tokio::test]
+async fn migrate_reports_status_and_goes_up_and_down_on_the_test_backend() {
+    use migration::{Migrator, MigratorTrait};
+    let (url, _guard) = fresh_database().await;
+    let dir = temp_dir();
+    let env = [("DATABASE_URL", url.as_str())];
+    let all = Migrator::migrations().len();
+    let status = |label: &str| {
+        let out = dispatch(&dir, &["migrate", "status"], &env);
+        assert!(out.status.success(), "{label}: {}", stderr(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            all,
+            "{label}: one line per migration: {text}"
+        );
+        text
+    };
+    let before = status("before");
+    assert!(before.lines().all(|l| l.starts_with("pending")), "{before}");
+    let up = dispatch(&dir, &["migrate", "up"], &env);
+    assert!(up.status.success(), "{}", stderr(&up));
+    let after = status("after up");
+    assert!(after.lines().all(|l| l.starts_with("applied")), "{after}");
+    let down = dispatch(&dir, &["migrate", "down"], &env);
+    assert!(down.status.success(), "{}", stderr(&down));
+    let rolled = status("after down");
     assert_eq!(
-        down.lines().filter(|l| l.starts_with("pending")).count(),
+        rolled.lines().filter(|l| l.starts_with("pending")).count(),
         1,
-        "{down}"
+        "{rolled}"
+    );
+    assert_eq!(
+        rolled.lines().filter(|l| l.starts_with("applied")).count(),
+        all - 1,
+        "{rolled}"
     );
     std::fs::remove_dir_all(dir).ok();
 }

@@ -716,7 +716,7 @@ async fn the_commenters_email_is_never_returned() {
             json!({"author_name": "Reader", "email": email, "body": body}),
         )
         .await;
-        resp.assert_status(201);
+        resp.assert_json(201);
         posted.push(resp.id());
         texts.push(("201".into(), resp.text));
     }
@@ -730,7 +730,7 @@ async fn the_commenters_email_is_never_returned() {
     texts.push(("422".into(), refused.text));
     for (id, status) in [(&posted[0], "approved"), (&posted[1], "spam")] {
         let resp = set_status(&app, &app.admin, id, status).await;
-        resp.assert_status(200);
+        resp.assert_json(200);
         texts.push((format!("PATCH {id}"), resp.text));
     }
     let mut reads: Vec<(String, Option<&str>)> = vec![
@@ -773,7 +773,7 @@ async fn the_commenters_email_is_never_returned() {
     }
     for (at, token) in reads {
         let resp = app.send(Method::GET, &at, token, None).await;
-        resp.assert_status(200);
+        resp.assert_json(200);
         texts.push((at, resp.text));
     }
     assert_eq!(texts.len(), 3 + 1 + 2 + 12 + 3);

@@ -114,6 +114,45 @@ impl Resp {
         self
     }
 
+    /// Asserts the status, a JSON content type and a JSON object or array body: the
+    /// first step of any check that a field is absent, so that a body that failed
+    /// to parse (`Null`) cannot pass it.
+    #[track_caller]
+    pub fn assert_json(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.text);
+        assert!(
+            self.header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
+            "content type {:?} of {}",
+            self.header("content-type"),
+            self.text
+        );
+        assert!(
+            self.body.is_object() || self.body.is_array(),
+            "a JSON document: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts a JSON body (as [`Resp::assert_json`]) whose object at `pointer`
+    /// exists and has no member `key`.
+    #[track_caller]
+    pub fn assert_absent(&self, status: u16, pointer: &str, key: &str) -> &Self {
+        self.assert_json(status);
+        let object = self
+            .body
+            .pointer(pointer)
+            .and_then(Value::as_object)
+            .unwrap_or_else(|| panic!("no object at {pointer:?} in {}", self.text));
+        assert!(
+            !object.contains_key(key),
+            "{key} present at {pointer:?} in {}",
+            self.text
+        );
+        self
+    }
+
     #[track_caller]
     pub fn assert_status(&self, status: u16) -> &Self {
         assert_eq!(self.status.as_u16(), status, "{}", self.text);

@@ -127,11 +127,22 @@ async fn configured_origins_may_call_the_api_from_a_browser() {
         .send()
         .await
         .unwrap();
+    // A browser page of another origin is refused, in the one error format.
+    assert_eq!(stranger.status(), 403);
     assert!(
         stranger
             .headers()
             .get("access-control-allow-origin")
             .is_none()
+    );
+    assert_eq!(
+        stranger.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = stranger.json().await.unwrap();
+    assert_eq!(
+        body["detail"],
+        "This origin may not call the API from a browser."
     );
 }
 

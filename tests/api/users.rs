@@ -40,6 +40,8 @@ async fn an_admin_creates_reads_and_lists_users_without_secrets() {
     assert_eq!(created.body["email"], "jane.doe@ledger.example");
     assert_eq!(created.body["author_id"], author.as_str());
     let got = app.get_as(&format!("/api/v1/users/{id}"), &app.admin).await;
+    got.assert_absent(200, "", "password_hash")
+        .assert_absent(200, "", "password");
     assert_eq!(got.body, created.body);
     assert!(!got.text.contains("argon2"), "no hash in {}", got.text);
 
