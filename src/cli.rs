@@ -166,6 +166,7 @@ pub async fn run() -> anyhow::Result<()> {
             let token = keys.issue_for(
                 account.id,
                 role,
+                account.credential_version,
                 SystemClock.now(),
                 Duration::from_secs(ttl_minutes * 60),
             )?;

@@ -12,7 +12,7 @@
 //! | `DISPATCH_ACCESS_TOKEN_MINUTES` | `15` |
 //! | `DISPATCH_REFRESH_TOKEN_DAYS` | `30` |
 //! | `DISPATCH_LOGIN_LIMIT_PER_ADDRESS` | `20` attempts per window |
-//! | `DISPATCH_LOGIN_LIMIT_PER_EMAIL` | `5` failed attempts per window |
+//! | `DISPATCH_LOGIN_LIMIT_PER_EMAIL` | `5` failed attempts per (email, client address) per window |
 //! | `DISPATCH_LOGIN_LIMIT_WINDOW_SECONDS` | `60` |
 //! | `DISPATCH_CLIENT_IP_HEADER` | none (e.g. `X-Forwarded-For` behind a proxy you run) |
 //! | `DISPATCH_ADMIN_EMAIL`, `DISPATCH_ADMIN_PASSWORD` | none; create the first admin at start-up when no user exists |

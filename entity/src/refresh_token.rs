@@ -18,6 +18,9 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// The user's credential version when this token was issued; refused once the
+    /// user's differs.
+    pub credential_version: i32,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -18,8 +18,13 @@ pub struct Model {
     #[sea_orm(unique)]
     pub author_id: Option<Uuid>,
     pub disabled: bool,
-    /// Access tokens issued before this instant are refused (set on a password change).
+    /// When the password last changed (kept for the record; sessions follow
+    /// `credential_version`).
     pub tokens_valid_from: DateTimeUtc,
+    /// Counts the changes that end every session: a new password, disabling, a new
+    /// role. Access tokens (claim `ver`) and refresh tokens carry the version they
+    /// were issued under and are refused once it differs.
+    pub credential_version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -8,6 +8,7 @@ mod m20261128_000001_content;
 pub mod m20261128_000002_article_search;
 mod m20261128_000003_users;
 mod m20261128_000004_workflow;
+mod m20261129_000005_credential_version;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_article_search::Migration),
             Box::new(m20261128_000003_users::Migration),
             Box::new(m20261128_000004_workflow::Migration),
+            Box::new(m20261129_000005_credential_version::Migration),
         ]
     }
 }

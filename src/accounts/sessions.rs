@@ -1,5 +1,8 @@
 //! Sign-in sessions: login with rate limits and constant-time answers, refresh
 //! tokens that rotate on every use (a reused one ends its whole family), logout.
+//! Every token carries the user's credential version and is refused once it is
+//! stale; a login stores its session only if the version did not move while the
+//! password was being checked.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,6 +12,7 @@ use poem_openapi::Object;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -52,6 +56,7 @@ fn random_token() -> Result<String, ApiError> {
 
 const WRONG_CREDENTIALS: &str = "The email or password is not correct.";
 const INVALID_REFRESH: &str = "The refresh token is not valid; sign in again.";
+const STALE_REFRESH: &str = "The refresh token was issued before the account's password, role or status changed; sign in again.";
 
 fn unauthorized(detail: &str) -> ApiError {
     ApiError::Unauthorized(detail.to_string())
@@ -66,10 +71,14 @@ async fn issue(
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ApiError> {
     let role = user.role.parse::<Role>().map_err(|_| ApiError::Internal)?;
-    let access_token = state.keys.issue(user.id, role, now).map_err(|err| {
-        tracing::error!(%err, "signing an access token failed");
-        ApiError::Internal
-    })?;
+    let version = user.credential_version;
+    let access_token = state
+        .keys
+        .issue(user.id, role, version, now)
+        .map_err(|err| {
+            tracing::error!(%err, "signing an access token failed");
+            ApiError::Internal
+        })?;
     let refresh_token = random_token()?;
     let ttl = state.auth.refresh_token_ttl;
     let expires_at = now + chrono::Duration::from_std(ttl).map_err(|_| ApiError::Internal)?;
@@ -82,6 +91,7 @@ async fn issue(
         expires_at: Set(expires_at),
         used_at: Set(None),
         revoked_at: Set(None),
+        credential_version: Set(version),
     }
     .insert(db)
     .await?;
@@ -94,9 +104,20 @@ async fn issue(
     })
 }
 
-/// Signs in. Rate limited per client address (every attempt counts) and per email
-/// (failed attempts count: a success gives its attempt back); an unknown email and a
-/// wrong password take the same time and get the same answer.
+/// The limiter keys of a sign-in: the client address alone, and the email from
+/// that address. Failures for an email count per address, so that someone
+/// guessing from one address cannot lock the account's owner out elsewhere.
+fn limit_keys(email: &str, client: &str) -> (String, String) {
+    (
+        format!("address:{client}"),
+        format!("email:{client}:{email}"),
+    )
+}
+
+/// Signs in. Rate limited per client address (every attempt counts) and per
+/// (email, client address) (failed attempts count: a success gives its attempt
+/// back); an unknown email and a wrong password take the same time and get the
+/// same answer.
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -104,12 +125,9 @@ pub async fn login(
     client: &str,
 ) -> Result<TokenPair, ApiError> {
     let email = normalize_email(email);
-    let email_key = format!("email:{email}");
+    let (address_key, email_key) = limit_keys(&email, client);
     let limits = [
-        (
-            format!("address:{client}"),
-            state.auth.login_rate_per_address,
-        ),
+        (address_key, state.auth.login_rate_per_address),
         (email_key.clone(), state.auth.login_rate_per_email),
     ];
     if let Err(retry_after) = state.limiter.attempt(&limits) {
@@ -140,13 +158,31 @@ pub async fn login(
         ));
     }
     let now = state.clock.now();
+    let txn = crate::content::begin_write(&state.db).await?;
+    // The password was checked against the account as it was before hashing; a
+    // new password, a disable or a new role since then moved the version, and
+    // this login must not outlive that change. The row stays locked (PostgreSQL;
+    // SQLite's write transaction serialises) until the session is stored.
+    let unchanged = user::Entity::find_by_id(user.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .is_some_and(|current| {
+            current.credential_version == user.credential_version && !current.disabled
+        });
+    if !unchanged {
+        txn.rollback().await?;
+        tracing::warn!(user = %user.id, "a sign-in raced a credential change and was refused");
+        return Err(unauthorized(WRONG_CREDENTIALS));
+    }
     // Expired tokens of this user are of no use any more.
     refresh_token::Entity::delete_many()
         .filter(refresh_token::Column::UserId.eq(user.id))
         .filter(refresh_token::Column::ExpiresAt.lt(now))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
-    let pair = issue(state, &state.db, &user, Uuid::now_v7(), now).await?;
+    let pair = issue(state, &txn, &user, Uuid::now_v7(), now).await?;
+    txn.commit().await?;
     tracing::info!(user = %user.id, "signed in");
     Ok(pair)
 }
@@ -197,12 +233,18 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
             "The refresh token has expired; sign in again.",
         ));
     }
+    let txn = crate::content::begin_write(&state.db).await?;
+    // The account is locked first, as every change to it does, so a rotation and
+    // a credential change run one after the other.
     let user = user::Entity::find_by_id(row.user_id)
-        .one(&state.db)
+        .lock_exclusive()
+        .one(&txn)
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(|| unauthorized("The account is disabled or no longer exists."))?;
-    let txn = crate::content::begin_write(&state.db).await?;
+    if row.credential_version != user.credential_version {
+        return Err(unauthorized(STALE_REFRESH));
+    }
     // Marks the token used only if nobody else did first: of two concurrent uses,
     // one rotates and the other is treated as a reuse.
     let marked = refresh_token::Entity::update_many()

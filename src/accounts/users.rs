@@ -7,9 +7,9 @@ use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
@@ -49,7 +49,8 @@ pub struct UserUpdate {
     /// A new password; the account's sessions and access tokens end.
     #[oai(validator(max_length = 256))]
     pub password: MaybeUndefined<Text>,
-    /// A new role; takes effect on the account's next request.
+    /// A new role; a different one ends the account's sessions and access tokens, so it
+    /// signs in again with the new role.
     pub role: MaybeUndefined<Role>,
     /// A new author byline; `null` unlinks it.
     pub author_id: MaybeUndefined<Uuid>,
@@ -204,6 +205,7 @@ pub async fn create(
         author_id: Set(input.author_id),
         disabled: Set(input.disabled),
         tokens_valid_from: Set(now),
+        credential_version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -212,15 +214,30 @@ pub async fn create(
     .map_err(write_error)
 }
 
-/// Whether an account other than `except` is an enabled admin.
-async fn another_admin(db: &impl ConnectionTrait, except: Uuid) -> Result<bool, ApiError> {
+/// The ids of the enabled admins, their rows locked until the transaction ends
+/// (PostgreSQL; SQLite's write transaction serialises writers anyway). Every change
+/// that could remove an admin takes this lock, in id order and before touching its
+/// own row, so two of them run one after the other and the second sees the first.
+async fn lock_active_admins(txn: &DatabaseTransaction) -> Result<Vec<Uuid>, ApiError> {
     Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
         .filter(user::Column::Role.eq(Role::Admin.as_str()))
         .filter(user::Column::Disabled.eq(false))
-        .filter(user::Column::Id.ne(except))
-        .count(db)
+        .order_by(user::Column::Id, Order::Asc)
+        .lock_exclusive()
+        .into_tuple::<Uuid>()
+        .all(txn)
+        .await?)
+}
+
+/// The account, its row locked until the transaction ends; a 404 once deleted.
+async fn get_locked(txn: &DatabaseTransaction, id: Uuid) -> Result<user::Model, ApiError> {
+    user::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
         .await?
-        > 0)
+        .ok_or_else(not_found)
 }
 
 fn is_active_admin(model: &user::Model) -> bool {
@@ -247,8 +264,10 @@ pub async fn revoke_sessions(
     Ok(())
 }
 
-/// Changes an account. Disabling it or changing its password ends its sessions
-/// and refuses its access tokens; the last active admin stays an active admin.
+/// Changes an account. A new password, disabling it or a new role moves its
+/// credential version: its sessions end and its access tokens are refused. The
+/// last active admin stays an active admin, however many admins change at once;
+/// an account deleted meanwhile is a 404.
 pub async fn update(
     db: &DatabaseConnection,
     passwords: &Passwords,
@@ -291,14 +310,26 @@ pub async fn update(
     };
     let role = input.role.value().copied();
     let disabled_now = input.disabled.value().copied();
-    let txn = crate::content::begin_write(db).await?;
     let demoted = role.is_some_and(|r| r != Role::Admin);
     let disabled = disabled_now == Some(true);
-    if is_active_admin(&current) && (demoted || disabled) && !another_admin(&txn, id).await? {
+    let txn = crate::content::begin_write(db).await?;
+    let admins = if demoted || disabled {
+        lock_active_admins(&txn).await?
+    } else {
+        Vec::new()
+    };
+    // Read again under the lock: the account may have changed or gone meanwhile.
+    let current = get_locked(&txn, id).await?;
+    if is_active_admin(&current)
+        && (demoted || disabled)
+        && !admins.iter().any(|admin| *admin != id)
+    {
         let field = if demoted { "role" } else { "disabled" };
         return Err(ApiError::conflict(field, LAST_ADMIN));
     }
-    let ends_sessions = hash.is_some() || (disabled && !current.disabled);
+    let role_changed = role.is_some_and(|r| r.as_str() != current.role);
+    let ends_sessions = hash.is_some() || (disabled && !current.disabled) || role_changed;
+    let version = current.credential_version;
     let mut model = current.into_active_model();
     model.email = Set(email);
     if let Some(hash) = hash {
@@ -316,8 +347,15 @@ pub async fn update(
     if let Some(d) = disabled_now {
         model.disabled = Set(d);
     }
+    if ends_sessions {
+        // Every access and refresh token issued so far carries an older version.
+        model.credential_version = Set(version.wrapping_add(1));
+    }
     model.updated_at = Set(now);
-    let model = model.update(&txn).await.map_err(write_error)?;
+    let model = model.update(&txn).await.map_err(|err| match err {
+        DbErr::RecordNotUpdated => not_found(),
+        err => write_error(err),
+    })?;
     if ends_sessions {
         revoke_sessions(&txn, id, now).await?;
     }
@@ -328,12 +366,16 @@ pub async fn update(
 /// Deletes an account and its sessions (its access tokens stop working at once).
 pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<(), ApiError> {
     let txn = crate::content::begin_write(db).await?;
-    let current = get(&txn, id).await?;
-    if is_active_admin(&current) && !another_admin(&txn, id).await? {
+    let admins = lock_active_admins(&txn).await?;
+    let current = get_locked(&txn, id).await?;
+    if is_active_admin(&current) && !admins.iter().any(|admin| *admin != id) {
         return Err(ApiError::conflict("id", LAST_ADMIN));
     }
     // Refresh tokens go with it (ON DELETE CASCADE).
-    user::Entity::delete_by_id(id).exec(&txn).await?;
+    let deleted = user::Entity::delete_by_id(id).exec(&txn).await?;
+    if deleted.rows_affected == 0 {
+        return Err(not_found());
+    }
     txn.commit().await?;
     Ok(())
 }

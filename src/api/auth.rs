@@ -57,14 +57,14 @@ crate::problem_responses!(
         413 PayloadTooLarge "The body is larger than the configured limit.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
-    429 TooManyRequests "Too many attempts from this address or for this email; `Retry-After` says when to try again."
+    429 TooManyRequests "Too many attempts from this address, or failed ones for this email from this address; `Retry-After` says when to try again."
 );
 
 crate::problem_responses!(
     /// Errors of a refresh.
     RefreshError {
         400 BadRequest "The body is not valid JSON or breaks the schema.",
-        401 Unauthorized "The refresh token is unknown, expired, revoked or already used (a reuse ends its whole session).",
+        401 Unauthorized "The refresh token is unknown, expired, revoked, already used (a reuse ends its whole session) or older than the account's last password, role or status change.",
         413 PayloadTooLarge "The body is larger than the configured limit.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
@@ -82,7 +82,7 @@ crate::problem_responses!(
 crate::problem_responses!(
     /// Errors of reading the current user.
     MeError {
-        401 Unauthorized "No token, or a token that is not valid (expired, or its account disabled or deleted).",
+        401 Unauthorized "No token, or a token that is not valid (expired, its account disabled or deleted, or older than the account's last password, role or status change).",
     }
 );
 
@@ -116,7 +116,8 @@ impl AuthApi {
     ///
     /// Trades an email and password for an access token (15 minutes by default) and a
     /// refresh token. Paste the `access_token` into Swagger UI's Authorize dialog.
-    /// Attempts are rate limited per client address and per email (429 with `Retry-After`).
+    /// Attempts are rate limited per client address, and failed ones per email from that
+    /// address (429 with `Retry-After`), so guesses from elsewhere never lock the owner out.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,

@@ -193,8 +193,9 @@ impl UsersApi {
     /// Update a user
     ///
     /// Admins only. Change the email, password, role, author link or whether the account
-    /// is disabled. Disabling it or changing its password ends its sessions, and its access
-    /// tokens stop working at once. The last active admin cannot be demoted or disabled.
+    /// is disabled. Disabling it, changing its password or giving it another role ends its
+    /// sessions, and its access tokens stop working at once. The last active admin cannot be
+    /// demoted or disabled.
     #[oai(path = "/users/:id", method = "patch", operation_id = "updateUser")]
     async fn update(
         &self,

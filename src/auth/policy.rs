@@ -240,6 +240,7 @@ mod tests {
                 author_id: author,
                 disabled: false,
                 tokens_valid_from: Utc::now(),
+                credential_version: 0,
                 created_at: Utc::now(),
                 updated_at: Utc::now(),
             },

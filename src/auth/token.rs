@@ -1,7 +1,9 @@
 //! Access tokens: JWTs signed with the configured HMAC algorithm (HS256 by
 //! default) and verified with that algorithm only, every registered claim checked
 //! against the injectable clock, and the account behind the token read afresh on
-//! every request, so a disabled or deleted user loses access at once.
+//! every request, so a disabled or deleted user loses access at once and a token
+//! issued under an older credential version (before a new password, a disable or a
+//! new role) is refused.
 
 use std::time::Duration;
 
@@ -43,6 +45,9 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+    /// The user's credential version when the token was issued; required, and
+    /// refused once the account's differs.
+    pub ver: i32,
 }
 
 /// Signing and verification keys, built once from the configured secret.
@@ -80,9 +85,16 @@ impl TokenKeys {
         self.ttl
     }
 
-    /// Signs a token for the user `sub` with `role`, valid for the configured lifetime.
-    pub fn issue(&self, sub: Uuid, role: Role, now: DateTime<Utc>) -> anyhow::Result<String> {
-        self.issue_for(sub, role, now, self.ttl)
+    /// Signs a token for the user `sub` with `role` and credential version `ver`,
+    /// valid for the configured lifetime.
+    pub fn issue(
+        &self,
+        sub: Uuid,
+        role: Role,
+        ver: i32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        self.issue_for(sub, role, ver, now, self.ttl)
     }
 
     /// Signs a token valid for `ttl` from `now`.
@@ -90,6 +102,7 @@ impl TokenKeys {
         &self,
         sub: Uuid,
         role: Role,
+        ver: i32,
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> anyhow::Result<String> {
@@ -103,6 +116,7 @@ impl TokenKeys {
             iss: ISSUER.to_string(),
             aud: AUDIENCE.to_string(),
             jti: Uuid::now_v7().to_string(),
+            ver,
         };
         Ok(jsonwebtoken::encode(
             &Header::new(self.algorithm),
@@ -142,6 +156,9 @@ impl TokenKeys {
     }
 }
 
+/// The answer to a token issued before the account's credentials changed.
+pub const STALE: &str = "The access token was issued before the account's password, role or status changed; sign in again.";
+
 fn unauthorized(detail: &str) -> ApiError {
     ApiError::Unauthorized(detail.to_string())
 }
@@ -163,8 +180,9 @@ impl Principal {
     }
 }
 
-/// Verifies `token` and loads the account behind it: refused when the account
-/// is gone or disabled, or when the token predates a password change.
+/// Verifies `token` and loads the account behind it (one statement): refused when
+/// the account is gone or disabled, or when its credential version has moved on
+/// since the token was issued (a new password, a disable, a new role).
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let claims = state.keys.verify(token, state.clock.now())?;
     let id =
@@ -178,10 +196,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
             "The account this token was issued to is disabled.",
         ));
     }
-    if i64::try_from(claims.iat).unwrap_or(i64::MAX) < user.tokens_valid_from.timestamp() {
-        return Err(unauthorized(
-            "The access token was issued before the password changed; sign in again.",
-        ));
+    if claims.ver != user.credential_version {
+        return Err(unauthorized(STALE));
     }
     let role = user.role.parse::<Role>().map_err(|err| {
         tracing::error!(user = %user.id, %err, "a user has a role this build does not know");
@@ -265,7 +281,7 @@ mod tests {
         let k = keys("0123456789abcdef0123456789abcdef");
         let id = Uuid::now_v7();
         let now = SystemClock.now();
-        let t = k.issue(id, Role::Admin, now).unwrap();
+        let t = k.issue(id, Role::Admin, 0, now).unwrap();
         let c = k.verify(&t, now).unwrap();
         assert_eq!(c.role, Role::Admin);
         assert_eq!(c.sub, id.to_string());
@@ -278,7 +294,7 @@ mod tests {
     fn a_token_from_another_secret_is_refused() {
         let now = SystemClock.now();
         let t = keys("0123456789abcdef0123456789abcdef")
-            .issue(Uuid::now_v7(), Role::Admin, now)
+            .issue(Uuid::now_v7(), Role::Admin, 0, now)
             .unwrap();
         let err = keys("another-secret-another-secret-xx")
             .verify(&t, now)
@@ -290,7 +306,7 @@ mod tests {
     fn lifetimes_follow_the_clock() {
         let k = keys("0123456789abcdef0123456789abcdef");
         let now = SystemClock.now();
-        let t = k.issue(Uuid::now_v7(), Role::Admin, now).unwrap();
+        let t = k.issue(Uuid::now_v7(), Role::Admin, 0, now).unwrap();
         let later = now + chrono::Duration::seconds(900);
         let err = k.verify(&t, later).unwrap_err();
         assert_eq!(err.problem().detail, "The access token has expired.");

@@ -159,6 +159,26 @@ async fn user_create_and_set_password_read_the_password_from_stdin() {
         stderr(&taken)
     );
 
+    // A session from before the reset, renewed once.
+    let session = app
+        .login("desk@ledger.example", "copper kettle at dawn")
+        .await;
+    session.assert_status(200);
+    let renew = |token: String| {
+        app.send(
+            reqwest::Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(serde_json::json!({ "refresh_token": token })),
+        )
+    };
+    let renewed = renew(session.body["refresh_token"].as_str().unwrap().to_string()).await;
+    renewed.assert_status(200);
+    let access = renewed.body["access_token"].as_str().unwrap().to_string();
+    app.get_as("/api/v1/auth/me", &access)
+        .await
+        .assert_status(200);
+
     let reset = dispatch_with_input(
         &dir,
         &["user", "set-password", "--email", "desk@ledger.example"],
@@ -166,6 +186,17 @@ async fn user_create_and_set_password_read_the_password_from_stdin() {
         "a brand new passphrase\n",
     );
     assert!(reset.status.success(), "{}", stderr(&reset));
+    // The reset ended that session and its access token, within the same second.
+    app.get_as("/api/v1/auth/me", &access)
+        .await
+        .assert_problem(401)
+        .assert_detail(
+            "The access token was issued before the account's password, role or status changed; sign in again.",
+        );
+    renew(renewed.body["refresh_token"].as_str().unwrap().to_string())
+        .await
+        .assert_problem(401)
+        .assert_detail("The refresh token has been revoked; sign in again.");
     app.login("desk@ledger.example", "copper kettle at dawn")
         .await
         .assert_problem(401);

@@ -15,6 +15,7 @@ mod matrix;
 mod operations;
 mod platform;
 mod publishers;
+mod sessions;
 mod tags;
 mod tokens;
 mod users;

@@ -29,7 +29,7 @@ fn b64(bytes: &[u8]) -> String {
 fn claims(app: &TestApp) -> Value {
     let now = app.clock.now().timestamp();
     json!({"sub": app.admin_id, "role": "admin", "iat": now, "exp": now + 600,
-           "iss": "dispatch", "aud": "dispatch-api", "jti": "j"})
+           "iss": "dispatch", "aud": "dispatch-api", "jti": "j", "ver": 0})
 }
 
 fn with(mut claims: Value, key: &str, value: Value) -> Value {
@@ -235,6 +235,21 @@ async fn forged_and_misdirected_tokens_are_401_and_change_nothing() {
             INVALID,
         ),
         (
+            "an older credential version",
+            Some(hs(&with(base.clone(), "ver", json!(-1)))),
+            "The access token was issued before the account's password, role or status changed; sign in again.",
+        ),
+        (
+            "a newer credential version",
+            Some(hs(&with(base.clone(), "ver", json!(1)))),
+            "The access token was issued before the account's password, role or status changed; sign in again.",
+        ),
+        (
+            "a credential version that is not a number",
+            Some(hs(&with(base.clone(), "ver", json!("0")))),
+            INVALID,
+        ),
+        (
             "a user that never existed",
             Some(hs(&with(
                 base.clone(),
@@ -345,4 +360,76 @@ async fn a_configured_stronger_algorithm_is_the_only_one_accepted() {
         .await
         .assert_problem(401)
         .assert_detail("The access token is not signed with the algorithm this API uses.");
+}
+
+#[tokio::test]
+async fn a_token_missing_any_required_claim_is_refused() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let base = claims(&app);
+    // The claims as they are work, so each refusal is about the missing one.
+    let whole = sign(&base, SECRET, Algorithm::HS256);
+    app.get_as("/api/v1/auth/me", &whole)
+        .await
+        .assert_status(200);
+    for claim in ["jti", "iss", "aud", "iat", "sub", "exp", "role", "ver"] {
+        let mut c = base.clone();
+        c.as_object_mut().unwrap().remove(claim);
+        let header = format!("Bearer {}", sign(&c, SECRET, Algorithm::HS256));
+        assert_refused(&app, &p, &format!("no {claim}"), Some(&header), INVALID).await;
+    }
+    assert_nothing_changed(&app).await;
+}
+
+#[tokio::test]
+async fn iat_and_nbf_may_be_thirty_seconds_ahead_and_no_more() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let now = app.clock.now().timestamp();
+    let base = claims(&app);
+    for claim in ["iat", "nbf"] {
+        for ahead in [1, 29, 30] {
+            let token = sign(
+                &with(base.clone(), claim, json!(now + ahead)),
+                SECRET,
+                Algorithm::HS256,
+            );
+            app.get_as("/api/v1/auth/me", &token)
+                .await
+                .assert_status(200);
+        }
+        for ahead in [31, 3600] {
+            let token = sign(
+                &with(base.clone(), claim, json!(now + ahead)),
+                SECRET,
+                Algorithm::HS256,
+            );
+            assert_refused(
+                &app,
+                &p,
+                &format!("{claim} {ahead} s ahead"),
+                Some(&format!("Bearer {token}")),
+                "The access token is not valid yet.",
+            )
+            .await;
+        }
+    }
+    // Skew tolerance is for clocks a little apart, not for a token that has expired.
+    let expired = with(
+        with(base.clone(), "iat", json!(now - 600)),
+        "exp",
+        json!(now),
+    );
+    assert_refused(
+        &app,
+        &p,
+        "expiring this second",
+        Some(&format!(
+            "Bearer {}",
+            sign(&expired, SECRET, Algorithm::HS256)
+        )),
+        "The access token has expired.",
+    )
+    .await;
+    assert_nothing_changed(&app).await;
 }

@@ -307,9 +307,10 @@ async fn the_last_active_admin_stays_one() {
     app.patch(&me, json!({"role": "editor"}))
         .await
         .assert_status(200);
+    // Stepping down ended the first admin's session.
     app.get_as("/api/v1/users", &app.admin)
         .await
-        .assert_problem(403);
+        .assert_problem(401);
     app.send(Method::DELETE, &me, Some(&spare_token), None)
         .await
         .assert_status(204);
@@ -372,4 +373,142 @@ async fn with_no_user_the_server_starts_and_nobody_can_sign_in() {
     let app = Application::build(config, db.clone()).await.unwrap();
     assert!(!app.has_users());
     db.close().await.ok();
+}
+
+/// Creates an admin with `token` (an admin's) and signs them in: (id, access token).
+async fn new_admin(app: &crate::helpers::TestApp, token: &str) -> (String, String) {
+    let email = format!("admin-{}@dispatch.test", uuid::Uuid::now_v7().simple());
+    let created = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(token),
+            Some(json!({"email": email, "password": PASSWORD, "role": "admin"})),
+        )
+        .await;
+    created.assert_status(201);
+    let login = app.login(&email, PASSWORD).await;
+    login.assert_status(200);
+    (
+        created.id(),
+        login.body["access_token"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn two_admins_removing_themselves_or_each_other_at_once_leave_one_admin() {
+    let app = spawn_app().await;
+    // Each round starts with one active admin, the keeper, who makes two more and
+    // steps down; the two then race to remove an admin.
+    let (mut keeper_id, mut keeper) = (app.admin_id.clone(), app.admin.clone());
+    for round in 0..18 {
+        let a = new_admin(&app, &keeper).await;
+        let b = new_admin(&app, &keeper).await;
+        app.send(
+            Method::PATCH,
+            &format!("/api/v1/users/{keeper_id}"),
+            Some(&keeper),
+            Some(json!({"role": "editor"})),
+        )
+        .await
+        .assert_status(200);
+        let (action, field) = [
+            (Method::PATCH, "role"),
+            (Method::PATCH, "disabled"),
+            (Method::DELETE, "id"),
+        ][round % 3]
+            .clone();
+        let body = match field {
+            "role" => Some(json!({"role": "editor"})),
+            "disabled" => Some(json!({"disabled": true})),
+            _ => None,
+        };
+        let each_other = (round / 3) % 2 == 1;
+        let (a_target, b_target) = if each_other {
+            (&b.0, &a.0)
+        } else {
+            (&a.0, &b.0)
+        };
+        let (a_path, b_path) = (
+            format!("/api/v1/users/{a_target}"),
+            format!("/api/v1/users/{b_target}"),
+        );
+        let (ra, rb) = tokio::join!(
+            app.send(action.clone(), &a_path, Some(&a.1), body.clone()),
+            app.send(action.clone(), &b_path, Some(&b.1), body.clone()),
+        );
+        let why = format!("round {round} ({action} {field}, each other: {each_other})");
+        let won = |r: &crate::helpers::Resp| r.status.is_success();
+        assert!(
+            won(&ra) != won(&rb),
+            "{why}: exactly one may win: {} / {}",
+            ra.text,
+            rb.text
+        );
+        let (winner, loser, loser_is_a) = if won(&ra) {
+            (&ra, &rb, false)
+        } else {
+            (&rb, &ra, true)
+        };
+        winner.assert_status(if field == "id" { 204 } else { 200 });
+        if loser.status.as_u16() == 409 {
+            loser.assert_problem(409).assert_fields(&[field]);
+        } else {
+            // Removing each other, the winner's change may land before the loser's
+            // request is authenticated: then the loser's token is already dead.
+            assert!(each_other, "{why}: {}", loser.text);
+            loser.assert_problem(401);
+        }
+        // Who is left: the loser when each removed themselves, else the winner.
+        let survivor = if each_other == loser_is_a { &b } else { &a };
+        let admins = app
+            .get_as("/api/v1/users?role=admin&limit=100", &survivor.1)
+            .await;
+        admins.assert_status(200);
+        let active: Vec<&str> = admins.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["disabled"] == json!(false))
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(active, [survivor.0.as_str()], "{why}");
+        (keeper_id, keeper) = survivor.clone();
+    }
+}
+
+#[tokio::test]
+async fn patching_a_user_while_it_is_deleted_is_a_404_never_a_500() {
+    let app = spawn_app().await;
+    for round in 0..16 {
+        let email = format!("gone-{round}@dispatch.test");
+        let id = app
+            .create(
+                "/api/v1/users",
+                json!({"email": email, "password": PASSWORD, "role": "editor"}),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("/api/v1/users/{id}");
+        // A new password takes a while to hash, so the delete lands inside the update.
+        let body = if round % 2 == 0 {
+            json!({"password": format!("a new passphrase for round {round}")})
+        } else {
+            json!({"role": "author", "email": format!("moved-{round}@dispatch.test")})
+        };
+        let (patch, delete) = tokio::join!(app.patch(&path, body), app.delete(&path));
+        delete.assert_status(204);
+        match patch.status.as_u16() {
+            200 => {}
+            404 => {
+                patch
+                    .assert_problem(404)
+                    .assert_detail("No user has this id.");
+            }
+            _ => panic!("round {round}: {}", patch.text),
+        }
+        app.get_as(&path, &app.admin).await.assert_problem(404);
+    }
 }
