@@ -297,16 +297,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A database URL without its password, for the log.
+/// What the log may say of a database URL: its scheme, host, port and database,
+/// never a user name, a password (in the authority or in `?password=`) or any
+/// other query parameter.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            let user = creds.split(':').next().unwrap_or_default();
-            format!("{}://{}:***@{}", &url[..scheme], user, &url[at + 1..])
-        }
-        _ => url.to_string(),
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return "(unparsable database URL)".to_string();
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let Some(rest) = rest.strip_prefix("//") else {
+        // `sqlite:dispatch.db`: the path is the database.
+        return format!("{scheme}:{rest}");
+    };
+    if scheme.starts_with("sqlite") {
+        return format!("{scheme}://{rest}");
     }
+    let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host_port}/{database}")
 }
 
 #[cfg(test)]
@@ -314,11 +322,31 @@ mod tests {
     use super::redact;
 
     #[test]
-    fn passwords_are_redacted_from_database_urls() {
-        assert_eq!(redact("postgres://u:hunter2@db/x"), "postgres://u:***@db/x");
-        assert_eq!(
-            redact("sqlite://dispatch.db?mode=rwc"),
-            "sqlite://dispatch.db?mode=rwc"
-        );
+    fn only_scheme_host_port_and_database_of_a_url_are_logged() {
+        let cases = [
+            ("postgres://u:hunter2@db/x", "postgres://db/x"),
+            (
+                "postgres://db.example:5433/news?password=hunter2&sslmode=require",
+                "postgres://db.example:5433/news",
+            ),
+            (
+                "postgresql://user@[2001:db8::1]:5432/news?user=u&password=hunter2",
+                "postgresql://[2001:db8::1]:5432/news",
+            ),
+            (
+                "postgres://u:p@ss@db:5432/x#hunter2",
+                "postgres://db:5432/x",
+            ),
+            ("sqlite://dispatch.db?mode=rwc", "sqlite://dispatch.db"),
+            (
+                "sqlite:data/dispatch.db?mode=rwc",
+                "sqlite:data/dispatch.db",
+            ),
+            ("garbage-hunter2", "(unparsable database URL)"),
+        ];
+        for (url, logged) in cases {
+            assert_eq!(redact(url), logged, "{url}");
+            assert!(!redact(url).contains("hunter2"));
+        }
     }
 }

@@ -14,7 +14,8 @@
 //! | `DISPATCH_LOGIN_LIMIT_PER_ADDRESS` | `20` attempts per window |
 //! | `DISPATCH_LOGIN_LIMIT_PER_EMAIL` | `5` failed attempts per (email, client address) per window |
 //! | `DISPATCH_LOGIN_LIMIT_WINDOW_SECONDS` | `60` |
-//! | `DISPATCH_CLIENT_IP_HEADER` | none (e.g. `X-Forwarded-For` behind a proxy you run) |
+//! | `DISPATCH_CLIENT_IP_HEADER` | none: the socket peer is the client (e.g. `X-Forwarded-For` behind a proxy you run) |
+//! | `DISPATCH_TRUSTED_PROXY_HOPS` | `1`: the client is this many entries from the right of that header |
 //! | `DISPATCH_ADMIN_EMAIL`, `DISPATCH_ADMIN_PASSWORD` | none; create the first admin at start-up when no user exists |
 //! | `DISPATCH_CACHE_MAX_AGE` | `60` seconds of `Cache-Control: public, max-age` on anonymous reads |
 //! | `DISPATCH_TRASH_DAYS` | `30` days a deleted article stays restorable |
@@ -29,6 +30,7 @@ use anyhow::{Context, bail};
 use jsonwebtoken::Algorithm;
 
 use crate::auth::limit::Rate;
+use crate::client::ClientAddrSource;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dispatch.db?mode=rwc";
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -68,6 +70,8 @@ pub struct Config {
     pub cors_origins: CorsOrigins,
     pub body_limit: usize,
     pub log: String,
+    /// Where the client address of a request comes from.
+    pub client_addr: ClientAddrSource,
     pub auth: AuthConfig,
     pub workflow: WorkflowConfig,
     /// The first admin, created at start-up when no user exists.
@@ -82,8 +86,6 @@ pub struct AuthConfig {
     pub refresh_token_ttl: Duration,
     pub login_rate_per_address: Rate,
     pub login_rate_per_email: Rate,
-    /// A header set by a reverse proxy naming the client address (its last entry is used).
-    pub client_ip_header: Option<String>,
 }
 
 /// Publishing, caching and reader settings.
@@ -184,8 +186,19 @@ impl Config {
             ),
             login_rate_per_address: rate("DISPATCH_LOGIN_LIMIT_PER_ADDRESS", 20)?,
             login_rate_per_email: rate("DISPATCH_LOGIN_LIMIT_PER_EMAIL", 5)?,
-            client_ip_header: get("DISPATCH_CLIENT_IP_HEADER")
-                .map(|h| h.trim().to_ascii_lowercase()),
+        };
+        let client_addr = ClientAddrSource {
+            header: match get("DISPATCH_CLIENT_IP_HEADER") {
+                None => None,
+                Some(h) => Some(
+                    poem::http::HeaderName::from_bytes(h.trim().as_bytes())
+                        .context("DISPATCH_CLIENT_IP_HEADER must be a header name such as X-Forwarded-For")?
+                        .as_str()
+                        .to_string(),
+                ),
+            },
+            trusted_hops: usize::try_from(number(&get, "DISPATCH_TRUSTED_PROXY_HOPS", 1, 1..=16)?)
+                .unwrap_or(1),
         };
         let workflow = WorkflowConfig {
             cache_max_age: number(&get, "DISPATCH_CACHE_MAX_AGE", 60, 0..=31_536_000)?,
@@ -220,6 +233,7 @@ impl Config {
             cors_origins,
             body_limit,
             log,
+            client_addr,
             auth,
             workflow,
             bootstrap_admin,
@@ -232,13 +246,7 @@ impl Config {
 
     /// The file of a SQLite database URL (`None` for PostgreSQL or in-memory SQLite).
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        let rest = self.database_url.strip_prefix("sqlite:")?;
-        let rest = rest.trim_start_matches("//");
-        let path = rest.split('?').next().unwrap_or_default();
-        if path.is_empty() || path == ":memory:" {
-            return None;
-        }
-        Some(PathBuf::from(path))
+        sqlite_file(&self.database_url)
     }
 
     /// The JWT signing secret: the configured one, or on a SQLite file database one
@@ -256,6 +264,7 @@ impl Config {
         };
         let file = secret_file_beside(&db_path);
         if file.exists() {
+            refuse_if_shared(&file)?;
             let secret = Secret::new(
                 std::fs::read_to_string(&file)
                     .with_context(|| format!("reading {}", file.display()))?
@@ -271,6 +280,44 @@ impl Config {
         tracing::info!(file = %file.display(), "generated a JWT signing secret (kept in a 0600 file beside the database)");
         Ok(secret)
     }
+}
+
+/// The file of a SQLite database URL (`None` for PostgreSQL or in-memory SQLite).
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// Whether a file's permissions let its group or others read or write it.
+pub fn is_shared(path: &Path) -> std::io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Ok(std::fs::metadata(path)?.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(false)
+    }
+}
+
+/// A secret file anyone but its owner can read is no longer a secret: refuse it.
+fn refuse_if_shared(file: &Path) -> anyhow::Result<()> {
+    if is_shared(file).with_context(|| format!("reading {}", file.display()))? {
+        bail!(
+            "{file} is readable by group or others, so the JWT signing secret in it may be \
+             known to others. Make it private with `chmod 600 {file}` (and if others may have \
+             read it, delete it to have a new one generated, which signs everyone out)",
+            file = file.display()
+        );
+    }
+    Ok(())
 }
 
 fn check_secret(secret: &Secret) -> anyhow::Result<()> {
@@ -331,6 +378,35 @@ mod tests {
         assert_eq!(c.sqlite_path().unwrap(), PathBuf::from("dispatch.db"));
         assert_eq!(c.cors_origins, CorsOrigins::None);
         assert_eq!(c.body_limit, 1024 * 1024);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("dispatch-secret-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("x.db");
+        let c = config(&[(
+            "DATABASE_URL",
+            &format!("sqlite://{}?mode=rwc", db.display()),
+        )])
+        .unwrap();
+        let first = c.resolve_jwt_secret().unwrap();
+        let file = dir.join("dispatch.jwt-secret");
+        assert!(!is_shared(&file).unwrap());
+        assert_eq!(c.resolve_jwt_secret().unwrap().expose(), first.expose());
+        for mode in [0o640, 0o604, 0o620] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = format!("{:#}", c.resolve_jwt_secret().unwrap_err());
+            assert!(
+                err.contains(&format!("chmod 600 {}", file.display())),
+                "{err}"
+            );
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(c.resolve_jwt_secret().unwrap().expose(), first.expose());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

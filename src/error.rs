@@ -27,6 +27,9 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, for a human.
     pub detail: String,
+    /// The id of this request, as in the `X-Request-Id` response header and the
+    /// server's log: quote it when reporting a problem.
+    pub request_id: String,
     /// The individual fields that were at fault, when the problem is about input.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,6 +174,7 @@ pub fn problem_for(status: StatusCode, detail: String, errors: Option<Vec<FieldE
         title: status.canonical_reason().unwrap_or("Error").to_string(),
         status: status.as_u16(),
         detail,
+        request_id: crate::request_id::current(),
         errors,
     }
 }

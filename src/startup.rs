@@ -19,11 +19,13 @@ use crate::auth::password::Passwords;
 use crate::auth::{Role, TokenKeys};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, CorsOrigins};
+use crate::edge::{self, Edge, docs_csp};
 use crate::error::{ApiError, problem_middleware, problem_response};
 
 /// Connects to `url` (SQLite or PostgreSQL). SQLite gets WAL, a busy timeout and
 /// foreign keys; statement logging stays off so parameters never reach the log.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    create_private_sqlite_file(url)?;
     let mut opts = ConnectOptions::new(url.to_string());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
@@ -38,6 +40,39 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         opts.max_connections(16);
     }
     Ok(Database::connect(opts).await?)
+}
+
+/// A SQLite database that is to be created (`mode=rwc`) is created here first,
+/// readable and writable by its owner only; SQLite gives its `-wal` and `-shm`
+/// files the same mode. An existing one others can read is warned about.
+fn create_private_sqlite_file(url: &str) -> anyhow::Result<()> {
+    let Some(path) = crate::config::sqlite_file(url) else {
+        return Ok(());
+    };
+    if path.exists() {
+        if crate::config::is_shared(&path).unwrap_or(false) {
+            tracing::warn!(
+                file = %path.display(),
+                "the database file is readable by group or others; make it private with chmod 600 (and its -wal and -shm files)"
+            );
+        }
+        return Ok(());
+    }
+    if !url.contains("mode=rwc") {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(anyhow::anyhow!("creating {}: {err}", path.display())),
+    }
 }
 
 /// Applies pending migrations.
@@ -208,6 +243,7 @@ fn cors(origins: &CorsOrigins) -> Option<Cors> {
             "www-authenticate",
             "retry-after",
             "cache-control",
+            "x-request-id",
         ])
         .max_age(600);
     match origins {
@@ -223,6 +259,10 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let docs = service.swagger_ui();
     let spec_json = service.spec_endpoint();
     let spec_yaml = service.spec_endpoint_yaml();
+    let edge = Arc::new(Edge {
+        client: config.client_addr.clone(),
+        docs_csp: docs_csp(&service.swagger_ui_html()),
+    });
     let limit = config.body_limit;
     let max_age = config.workflow.cache_max_age;
     let cors = cors(&config.cors_origins);
@@ -241,7 +281,8 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .around(problem_middleware)
         // Outside CORS, so that its `Vary: Origin` and ours both reach the client.
         .around(move |ep, req| conditional(ep, req, max_age, has_cors))
-        .with(poem::middleware::Tracing)
+        // Outermost: the request id, the client address, security headers, the log.
+        .around(move |ep, req| edge::edge(ep, req, edge.clone()))
 }
 
 /// A bound, ready-to-run server; tests build it on port 0 and read back the port.

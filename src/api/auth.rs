@@ -11,6 +11,8 @@ use super::users::User;
 use super::{ApiTags, AppState};
 use crate::accounts::sessions::{self, TokenPair};
 use crate::auth::BearerAuth;
+use crate::auth::limit::address_key;
+use crate::client::ClientAddr;
 use crate::content::text::Text;
 
 /// Credentials.
@@ -86,28 +88,6 @@ crate::problem_responses!(
     }
 );
 
-/// The client's address for rate limiting: the peer, or the last entry of the
-/// configured proxy header when there is one.
-pub(crate) fn client_address(req: &Request, header: Option<&str>) -> String {
-    let from_header = header.and_then(|name| {
-        req.headers()
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|part| part.trim().parse::<std::net::IpAddr>().ok())
-            .next_back()
-    });
-    match from_header {
-        Some(ip) => ip.to_string(),
-        None => req
-            .remote_addr()
-            .as_socket_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_string()),
-    }
-}
-
 pub struct AuthApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Auth")]
@@ -125,7 +105,7 @@ impl AuthApi {
         req: &Request,
         body: JsonBody<LoginRequest>,
     ) -> Result<SignedIn, LoginError> {
-        let client = client_address(req, state.auth.client_ip_header.as_deref());
+        let client = address_key(ClientAddr::of(req));
         let pair = sessions::login(&state, &body.0.email, &body.0.password, &client).await?;
         Ok(SignedIn::Ok(Json(pair)))
     }

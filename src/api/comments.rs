@@ -10,13 +10,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::auth::client_address;
 use super::body::JsonBody;
 use super::found::{Found, Saved};
 use super::publishers::Deleted;
 use super::{ApiTags, AppState, ListMeta, page_params, require};
 use crate::auth::BearerAuth;
+use crate::auth::limit::address_key;
 use crate::auth::policy::Action;
+use crate::client::ClientAddr;
 use crate::content::comments::{self, CommentCreate, CommentStatus, CommentUpdate};
 use crate::content::taxonomy::Page;
 use crate::error::ApiError;
@@ -186,7 +187,7 @@ impl CommentsApi {
     ) -> Result<CommentCreated, PostCommentError> {
         // Checked first, so a typo costs the reader none of their allowance.
         let input = comments::check(body.0)?;
-        let client = client_address(req, state.auth.client_ip_header.as_deref());
+        let client = address_key(ClientAddr::of(req));
         state
             .limiter
             .attempt(&[(format!("comment:{client}"), state.workflow.comment_rate)])

@@ -263,6 +263,52 @@ fn on_sqlite_without_a_secret_one_is_generated_once_into_a_private_file() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+#[cfg(unix)]
+#[test]
+fn a_jwt_secret_file_others_can_read_is_refused_on_sqlite() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let created = dispatch_with_input(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--email",
+            "chief@ledger.example",
+            "--role",
+            "admin",
+        ],
+        &[],
+        "copper kettle at dawn\n",
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let db = dir.join("dispatch.db");
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "a new database is private"
+    );
+    let token =
+        |dir: &std::path::Path| dispatch(dir, &["token", "--email", "chief@ledger.example"], &[]);
+    assert!(token(&dir).status.success());
+    let file = dir.join("dispatch.jwt-secret");
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let refused = token(&dir);
+        assert!(!refused.status.success(), "mode {mode:o}");
+        assert!(refused.stdout.is_empty());
+        let err = stderr(&refused);
+        assert!(err.contains("readable by group or others"), "{err}");
+        assert!(
+            err.contains("chmod 600 ") && err.contains("dispatch.jwt-secret"),
+            "{err}"
+        );
+    }
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(token(&dir).status.success());
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[test]
 fn postgres_without_a_secret_is_refused_with_advice() {
     let dir = temp_dir();

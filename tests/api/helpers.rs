@@ -92,6 +92,9 @@ impl Resp {
         if status == 401 {
             assert_eq!(self.header("www-authenticate"), Some("Bearer"));
         }
+        let id = self.header("x-request-id");
+        assert!(id.is_some_and(|id| !id.is_empty()), "no X-Request-Id");
+        assert_eq!(self.body["request_id"].as_str(), id, "{}", self.text);
         self
     }
 
@@ -437,7 +440,7 @@ impl TestApp {
     }
 }
 
-async fn read(resp: reqwest::Response) -> Resp {
+pub async fn read(resp: reqwest::Response) -> Resp {
     let status = resp.status();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();

@@ -10,6 +10,7 @@ mod authors;
 mod bad_input;
 mod cli;
 mod comments;
+mod edge;
 mod listing;
 mod matrix;
 mod operations;

@@ -89,8 +89,18 @@ async fn assert_refused(
             .headers()
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_string());
-        let body: Value = resp.json().await.unwrap();
+        let request_id = resp
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string());
+        let mut body: Value = resp.json().await.unwrap();
         assert_eq!(status, 401, "{why}: {method} {path} -> {body}");
+        // The body names the request it answers, as the header does.
+        let named = body.as_object_mut().unwrap().remove("request_id");
+        assert_eq!(
+            named.as_ref().and_then(Value::as_str),
+            request_id.as_deref()
+        );
         assert_eq!(www.as_deref(), Some("Bearer"), "{why}");
         assert_eq!(ct.as_deref(), Some("application/problem+json"), "{why}");
         assert_eq!(
