@@ -15,6 +15,7 @@ mod matrix;
 mod operations;
 mod platform;
 mod publishers;
+mod races;
 mod tags;
 mod tokens;
 mod users;
