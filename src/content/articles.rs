@@ -649,7 +649,10 @@ pub struct ArticleCreate {
     /// The headline.
     #[oai(validator(min_length = 1, max_length = 300))]
     pub title: Text,
-    /// Lower-case ASCII words joined by hyphens; made from the title when absent.
+    /// Lower-case ASCII words joined by hyphens; made from the title when absent (for
+    /// editors and admins with the first free suffix, `-2`, `-3`…; for authors and
+    /// contributors with a random one, `-k3x9q2`). Only editors and admins may send one
+    /// (others get a 403); a taken one is a 409.
     #[oai(validator(max_length = 80))]
     pub slug: Option<Text>,
     /// The standfirst under the headline.
@@ -692,7 +695,8 @@ pub struct ArticleUpdate {
     /// A new headline.
     #[oai(validator(min_length = 1, max_length = 300))]
     pub title: MaybeUndefined<Text>,
-    /// A new slug (lower-case ASCII words joined by hyphens); the old one stops working.
+    /// A new slug (lower-case ASCII words joined by hyphens); the old one keeps working as a
+    /// redirect. Only editors and admins may change it (others get a 403); a taken one is a 409.
     #[oai(validator(max_length = 80))]
     pub slug: MaybeUndefined<Text>,
     /// A new standfirst; `null` clears it.

@@ -120,7 +120,6 @@ fn nth_free(base: &str, taken: &[String], skip: u64) -> String {
     format!("{base}-{n}")
 }
 
-
 /// How a slug is made when the client sends none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Made {

@@ -426,11 +426,8 @@ async fn slugs_reveal_nothing_about_articles_the_writer_cannot_read() {
     // A draft of someone else's and an article in the trash: neither readable by
     // an author or a contributor.
     let staff = app.author("Staff").await;
-    app.article(
-        &p,
-        json!({"title": "Secret merger", "author_ids": [staff]}),
-    )
-    .await;
+    app.article(&p, json!({"title": "Secret merger", "author_ids": [staff]}))
+        .await;
     let trashed = app.article(&p, json!({"title": "Old story"})).await;
     app.delete(&format!(
         "/api/v1/articles/{}",
@@ -464,9 +461,21 @@ async fn slugs_reveal_nothing_about_articles_the_writer_cannot_read() {
             created.assert_status(201);
             made.push(created);
         }
-        assert!(random_suffixed(&made[0].body["slug"], "secret-merger"), "{}", made[0].text);
-        assert!(random_suffixed(&made[1].body["slug"], "old-story"), "{}", made[1].text);
-        assert!(random_suffixed(&made[2].body["slug"], "nobody-wrote-this"), "{}", made[2].text);
+        assert!(
+            random_suffixed(&made[0].body["slug"], "secret-merger"),
+            "{}",
+            made[0].text
+        );
+        assert!(
+            random_suffixed(&made[1].body["slug"], "old-story"),
+            "{}",
+            made[1].text
+        );
+        assert!(
+            random_suffixed(&made[2].body["slug"], "nobody-wrote-this"),
+            "{}",
+            made[2].text
+        );
         // A slug they send is refused alike, taken or not: only editors and admins
         // choose slugs.
         let mut refusals = Vec::new();

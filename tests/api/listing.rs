@@ -449,9 +449,7 @@ async fn paging_by_updated_at_returns_every_unchanged_row_once_while_others_writ
         let mine = |ids: Vec<String>| -> Vec<String> {
             ids.into_iter().filter(|id| rows.contains(id)).collect()
         };
-        let first = app
-            .get_as(&format!("{path}&limit=2"), &app.admin)
-            .await;
+        let first = app.get_as(&format!("{path}&limit=2"), &app.admin).await;
         first.assert_status(200);
         let mut seen = ids(&first);
         let mut cursor = first.body["meta"]["next_cursor"]
@@ -482,7 +480,9 @@ async fn paging_by_updated_at_returns_every_unchanged_row_once_while_others_writ
                 .await;
             page.assert_status(200);
             seen.extend(ids(&page));
-            cursor = page.body["meta"]["next_cursor"].as_str().map(str::to_string);
+            cursor = page.body["meta"]["next_cursor"]
+                .as_str()
+                .map(str::to_string);
         }
         // Every row nobody changed comes exactly once, in the sort's order; the
         // deleted one is gone; the edited one may come again at its new place.
@@ -494,10 +494,7 @@ async fn paging_by_updated_at_returns_every_unchanged_row_once_while_others_writ
         if sort == "-updated_at" {
             unchanged.reverse();
         }
-        let got: Vec<String> = mine(seen)
-            .into_iter()
-            .filter(|id| *id != changed)
-            .collect();
+        let got: Vec<String> = mine(seen).into_iter().filter(|id| *id != changed).collect();
         assert_eq!(got, unchanged, "{sort}");
     }
 }
@@ -517,9 +514,17 @@ async fn check_name_order(app: &TestApp, path: &str) {
     };
     let asc = app.get(path).await;
     // "Émile" and "emile" tie on their sort key; the older one comes first.
-    assert_eq!(names(&asc), ["Bea", "dan", "Émile", "emile", "Fay"], "{path}");
+    assert_eq!(
+        names(&asc),
+        ["Bea", "dan", "Émile", "emile", "Fay"],
+        "{path}"
+    );
     let desc = app.get(&format!("{path}?sort=-name")).await;
-    assert_eq!(names(&desc), ["Fay", "emile", "Émile", "dan", "Bea"], "{path}");
+    assert_eq!(
+        names(&desc),
+        ["Fay", "emile", "Émile", "dan", "Bea"],
+        "{path}"
+    );
     let walked = walk(app, &format!("{path}?sort=name"), 1).await;
     assert_eq!(walked, ids(&asc), "{path}: one-row pages");
     let walked = walk(app, &format!("{path}?sort=-name"), 2).await;

@@ -44,8 +44,7 @@ async fn comment(app: &TestApp, article: &str, n: usize) -> String {
 
 /// Fires a PATCH and a DELETE of `path` together; the answers must be clean.
 async fn patch_and_delete(app: &TestApp, path: &str, patch: Value) -> (Resp, Resp) {
-    let (patched, deleted) =
-        futures_util::join!(app.patch(path, patch), app.delete(path));
+    let (patched, deleted) = futures_util::join!(app.patch(path, patch), app.delete(path));
     assert!(
         [200, 404].contains(&patched.status.as_u16()),
         "PATCH {path}: {} {}",
@@ -118,7 +117,10 @@ async fn thirty_parallel_approvals_count_thirty_comments() {
         for n in 0..30 {
             ids.push(comment(&app, &article, n).await);
         }
-        let paths: Vec<String> = ids.iter().map(|id| format!("/api/v1/comments/{id}")).collect();
+        let paths: Vec<String> = ids
+            .iter()
+            .map(|id| format!("/api/v1/comments/{id}"))
+            .collect();
         let answers = join_all(
             paths
                 .iter()
@@ -149,11 +151,17 @@ async fn fifty_creates(app: &TestApp, path: &str, body: Value, base: &str) {
     for answer in &answers {
         assert_eq!(answer.status, 201, "POST {path}: {}", answer.text);
         let slug = answer.body["slug"].as_str().unwrap().to_string();
-        assert!(slug == base || slug.starts_with(&format!("{base}-")), "{slug}");
+        assert!(
+            slug == base || slug.starts_with(&format!("{base}-")),
+            "{slug}"
+        );
         slugs.insert(slug);
     }
     assert_eq!(slugs.len(), 50, "{path}: {slugs:?}");
-    assert!(slugs.contains(base), "{path}: the first one takes the name itself");
+    assert!(
+        slugs.contains(base),
+        "{path}: the first one takes the name itself"
+    );
 }
 
 #[tokio::test]

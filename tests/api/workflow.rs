@@ -794,7 +794,9 @@ async fn history_and_restore_are_403_for_readers_who_may_not_edit() {
     // A contributor whose own article is published can read it but no longer edit it;
     // an author can read anyone's published article but edit only their own.
     let contributor = app.user(Role::Contributor, Some(&mine)).await;
-    let author = app.user(Role::Author, Some(&app.author("Other").await)).await;
+    let author = app
+        .user(Role::Author, Some(&app.author("Other").await))
+        .await;
     let published = app
         .article(
             &p,
