@@ -165,16 +165,26 @@ async fn fifty_creates(app: &TestApp, path: &str, body: Value, base: &str) {
 }
 
 #[tokio::test]
-async fn fifty_concurrent_creates_of_one_name_all_get_a_slug_of_their_own() {
+async fn fifty_concurrent_tags_of_one_name_all_get_a_slug_of_their_own() {
     let app = spawn_app().await;
     fifty_creates(&app, "/api/v1/tags", json!({"name": "Harbor"}), "harbor").await;
-    fifty_creates(
-        &app,
-        "/api/v1/publishers",
-        json!({"name": "Harbor Press"}),
-        "harbor-press",
-    )
-    .await;
+    // Only a slug the client sent can be refused as taken.
+    app.post("/api/v1/tags", json!({"name": "Other", "slug": "harbor"}))
+        .await
+        .assert_problem(409)
+        .assert_fields(&["slug"]);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_publishers_of_one_name_all_get_a_slug_of_their_own() {
+    let app = spawn_app().await;
+    let body = json!({"name": "Harbor Press"});
+    fifty_creates(&app, "/api/v1/publishers", body, "harbor-press").await;
+}
+
+#[tokio::test]
+async fn fifty_concurrent_authors_of_one_name_all_get_a_slug_of_their_own() {
+    let app = spawn_app().await;
     fifty_creates(
         &app,
         "/api/v1/authors",
@@ -182,17 +192,13 @@ async fn fifty_concurrent_creates_of_one_name_all_get_a_slug_of_their_own() {
         "ann-lee",
     )
     .await;
+}
+
+#[tokio::test]
+async fn fifty_concurrent_articles_of_one_title_all_get_a_slug_of_their_own() {
+    let app = spawn_app().await;
     let publisher = app.publisher("Ledger").await;
-    fifty_creates(
-        &app,
-        "/api/v1/articles",
-        json!({"title": "Council votes", "body_markdown": "Text.", "publisher_id": publisher}),
-        "council-votes",
-    )
-    .await;
-    // Only a slug the client sent can be refused as taken.
-    app.post("/api/v1/tags", json!({"name": "Other", "slug": "harbor"}))
-        .await
-        .assert_problem(409)
-        .assert_fields(&["slug"]);
+    let body =
+        json!({"title": "Council votes", "body_markdown": "Text.", "publisher_id": publisher});
+    fifty_creates(&app, "/api/v1/articles", body, "council-votes").await;
 }
