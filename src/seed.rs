@@ -171,6 +171,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
         let actor = articles::Actor {
             user_id: None,
             at: now(),
+            slugs: crate::content::slug::Made::FirstFree,
         };
         articles::create(db, input, &actor).await.map_err(fail)?;
     }

@@ -5,7 +5,7 @@ use poem::web::Data;
 use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
-use poem_openapi::types::Type;
+use poem_openapi::types::{MaybeUndefined, Type};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
@@ -24,6 +24,7 @@ use crate::content::articles::{
     self, Actor, ArticleCreate, ArticleUpdate, Filter, Include, Lookup, Record, Related, Snapshot,
     Sort, Status, effective_status,
 };
+use crate::content::slug::Made;
 use crate::content::workflow;
 use crate::error::ApiError;
 
@@ -514,6 +515,13 @@ fn authorize_edit(
     let old_status = Status::from_db(&current.model.status);
     let before = Target::article(principal, &current.author_ids, old_status == Status::Draft);
     policy::decide(principal, Action::EditArticle, Some(before))?;
+    if input
+        .slug
+        .value()
+        .is_some_and(|slug| slug.as_str() != current.model.slug)
+    {
+        policy::decide(principal, Action::ChooseSlug, None)?;
+    }
     let new_status = input.status.value().copied().unwrap_or(old_status);
     if new_status != old_status {
         policy::decide(principal, Action::PublishArticle, Some(before))?;
@@ -524,6 +532,15 @@ fn authorize_edit(
         policy::decide(principal, Action::EditArticle, Some(after))?;
     }
     Ok(())
+}
+
+/// How slugs are made for `principal` when none is sent (see [`Action::ChooseSlug`]).
+fn made_slugs(principal: &Principal) -> Made {
+    if policy::scope(principal.role, Action::ChooseSlug) == Scope::All {
+        Made::FirstFree
+    } else {
+        Made::Random
+    }
 }
 
 /// The article as the API shows it after a write (byline names need the related rows).
@@ -565,6 +582,7 @@ async fn apply(
         let actor = Actor {
             user_id: Some(principal.id()),
             at,
+            slugs: made_slugs(principal),
         };
         match articles::update(&state.db, current, input, &actor, action).await {
             Ok(record) => return saved(state, record, at).await,
@@ -742,9 +760,13 @@ impl ArticlesApi {
         if status != Status::Draft {
             policy::decide(principal, Action::PublishArticle, Some(target))?;
         }
+        if input.slug.is_some() {
+            policy::decide(principal, Action::ChooseSlug, None)?;
+        }
         let actor = Actor {
             user_id: Some(principal.id()),
             at: state.clock.now(),
+            slugs: made_slugs(principal),
         };
         let record = articles::create(&state.db, input, &actor).await?;
         let ArticleSaved(article) = saved(&state, record, actor.at).await?;
@@ -916,7 +938,14 @@ impl ArticlesApi {
             &auth.0,
             &current.model.id.to_string(),
             if_match.0.as_deref(),
-            |_, at| Ok(snapshot.clone().into_update(at)),
+            |_, at| {
+                let mut update = snapshot.clone().into_update(at);
+                // Whoever may not choose slugs keeps the current one.
+                if made_slugs(&auth.0) == Made::Random {
+                    update.slug = MaybeUndefined::Undefined;
+                }
+                Ok(update)
+            },
             "restore",
         )
         .await?)

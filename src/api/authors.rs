@@ -176,6 +176,7 @@ impl AuthorsApi {
         Ok(Saved(
             taxonomy::update_author(&state.db, current, body.0)
                 .await?
+                .ok_or_else(not_found)?
                 .into(),
         ))
     }
@@ -199,7 +200,9 @@ impl AuthorsApi {
         let current = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        taxonomy::delete_author(&state.db, current).await?;
+        if !taxonomy::delete_author(&state.db, current).await? {
+            return Err(not_found().into());
+        }
         Ok(Deleted::NoContent)
     }
 }

@@ -205,6 +205,7 @@ impl PublishersApi {
         Ok(Saved(
             taxonomy::update_publisher(&state.db, current, body.0)
                 .await?
+                .ok_or_else(not_found)?
                 .into(),
         ))
     }
@@ -229,7 +230,9 @@ impl PublishersApi {
         let current = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        taxonomy::delete_publisher(&state.db, current).await?;
+        if !taxonomy::delete_publisher(&state.db, current).await? {
+            return Err(not_found().into());
+        }
         Ok(Deleted::NoContent)
     }
 }

@@ -163,6 +163,7 @@ impl TagsApi {
         Ok(Saved(
             taxonomy::update_tag(&state.db, current, body.0)
                 .await?
+                .ok_or_else(not_found)?
                 .into(),
         ))
     }
@@ -186,7 +187,9 @@ impl TagsApi {
         let current = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        taxonomy::delete_tag(&state.db, current).await?;
+        if !taxonomy::delete_tag(&state.db, current).await? {
+            return Err(not_found().into());
+        }
         Ok(Deleted::NoContent)
     }
 }

@@ -72,6 +72,10 @@ pub enum Action {
     CreateArticle,
     /// Change an article's fields.
     EditArticle,
+    /// Choose an article's slug (on create or update) and get made slugs with the
+    /// first free suffix: a slug's fate tells which slugs are taken, so only roles
+    /// that can read every article, the trash included, may learn it.
+    ChooseSlug,
     /// Change an article's status: publish, schedule, archive, or back to draft.
     PublishArticle,
     /// Move an article to the trash.
@@ -106,6 +110,7 @@ const MATRIX: &[(Action, [Scope; 4])] = &[
     (Action::ReadUnpublished, [All, All, Own, Own]),
     (Action::CreateArticle, [All, All, Own, OwnDrafts]),
     (Action::EditArticle, [All, All, Own, OwnDrafts]),
+    (Action::ChooseSlug, [All, All, No, No]),
     (Action::PublishArticle, [All, All, Own, No]),
     (Action::DeleteArticle, [All, All, Own, No]),
     (Action::RestoreArticle, [All, All, No, No]),
@@ -166,6 +171,9 @@ pub fn decide(
         Action::ReadUnpublished => "read unpublished articles",
         Action::CreateArticle => "create articles",
         Action::EditArticle => "edit articles",
+        Action::ChooseSlug => {
+            "choose an article's slug (leave `slug` out and one is made from the title)"
+        }
         Action::PublishArticle => "change the status of articles (publish, schedule, archive)",
         Action::DeleteArticle => "delete articles",
         Action::RestoreArticle => "see or restore articles in the trash",

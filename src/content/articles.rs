@@ -24,7 +24,7 @@ use super::page::{Cursor, MAX_LIMIT};
 use super::slug::{self, Key};
 use super::taxonomy::{Page, PageParams};
 use super::text::Text;
-use super::{check_not_blank, check_slug, check_url, sort_key, write_error};
+use super::{check_not_blank, check_slug, check_url, insert_error, sort_key, write_error};
 use crate::auth::policy::Visibility;
 use crate::error::{ApiError, FieldError};
 
@@ -649,7 +649,10 @@ pub struct ArticleCreate {
     /// The headline.
     #[oai(validator(min_length = 1, max_length = 300))]
     pub title: Text,
-    /// Lower-case ASCII words joined by hyphens; made from the title when absent.
+    /// Lower-case ASCII words joined by hyphens; made from the title when absent (for
+    /// editors and admins with the first free suffix, `-2`, `-3`…; for authors and
+    /// contributors with a random one, `-k3x9q2`). Only editors and admins may send one
+    /// (others get a 403); a taken one is a 409.
     #[oai(validator(max_length = 80))]
     pub slug: Option<Text>,
     /// The standfirst under the headline.
@@ -692,7 +695,8 @@ pub struct ArticleUpdate {
     /// A new headline.
     #[oai(validator(min_length = 1, max_length = 300))]
     pub title: MaybeUndefined<Text>,
-    /// A new slug (lower-case ASCII words joined by hyphens); the old one stops working.
+    /// A new slug (lower-case ASCII words joined by hyphens); the old one keeps working as a
+    /// redirect. Only editors and admins may change it (others get a 403); a taken one is a 409.
     #[oai(validator(max_length = 80))]
     pub slug: MaybeUndefined<Text>,
     /// A new standfirst; `null` clears it.
@@ -962,6 +966,10 @@ pub struct Actor {
     /// The signed-in user; `None` for the operator's command line (the demo seed).
     pub user_id: Option<Uuid>,
     pub at: DateTime<Utc>,
+    /// How a slug is made when none is sent: only a writer who can read every
+    /// article (the trash included) gets the first free suffix, since it tells which
+    /// slugs are taken.
+    pub slugs: slug::Made,
 }
 
 /// An article's fields as a revision keeps them (and as a restore puts them back).
@@ -1137,18 +1145,10 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let slug = slug::choose::<article::Entity>(
-        db,
-        (article::Column::Id, article::Column::Slug),
-        input.slug.as_deref(),
-        &draft.title,
-        None,
-    )
-    .await?;
     let id = Uuid::now_v7();
-    let model = article::ActiveModel {
+    let row = article::ActiveModel {
         id: Set(id),
-        slug: Set(slug),
+        slug: Set(String::new()),
         body_html: Set(markdown::render(&draft.body_markdown)),
         excerpt: Set(draft
             .excerpt
@@ -1156,7 +1156,7 @@ pub async fn create(
             .unwrap_or_else(|| markdown::excerpt(&draft.body_markdown))),
         reading_time_minutes: Set(markdown::reading_time_minutes(&draft.body_markdown)),
         title_key: Set(sort_key(&draft.title, 300)),
-        title: Set(draft.title),
+        title: Set(draft.title.clone()),
         subtitle: Set(draft.subtitle),
         body_markdown: Set(draft.body_markdown),
         status: Set(draft.status.as_str().to_string()),
@@ -1171,23 +1171,40 @@ pub async fn create(
         deleted_at: Set(None),
         comment_count: Set(0),
     };
-    let txn = super::begin_write(db).await?;
-    let model = model
-        .insert(&txn)
-        .await
-        .map_err(|e| write_error(e, "slug", FK_REFS))?;
-    claim_slug(&txn, &model.slug).await?;
-    replace_byline_and_tags(&txn, id, Some(&input.author_ids), Some(&input.tag_ids))
-        .await
-        .map_err(|e| write_error(e, "author_ids", FK_REFS))?;
-    let record = Record {
-        model,
-        author_ids: input.author_ids,
-        tag_ids: input.tag_ids,
-    };
-    record_revision(&txn, &record, None, "create", actor).await?;
-    txn.commit().await?;
-    Ok(record)
+    // Each attempt is its own transaction: on PostgreSQL the unique violation of a
+    // slug taken meanwhile aborts the transaction it happens in.
+    slug::insert_with::<article::Entity, _>(
+        db,
+        (article::Column::Id, article::Column::Slug),
+        input.slug.as_deref(),
+        &draft.title,
+        actor.slugs,
+        |slug| {
+            let mut row = row.clone();
+            row.slug = Set(slug);
+            let (author_ids, tag_ids) = (&input.author_ids, &input.tag_ids);
+            Box::pin(async move {
+                let txn = super::begin_write(db).await?;
+                let model = row
+                    .insert(&txn)
+                    .await
+                    .map_err(|e| insert_error(e, FK_REFS))?;
+                claim_slug(&txn, &model.slug).await?;
+                replace_byline_and_tags(&txn, id, Some(author_ids), Some(tag_ids))
+                    .await
+                    .map_err(|e| write_error(e, "author_ids", FK_REFS))?;
+                let record = Record {
+                    model,
+                    author_ids: author_ids.clone(),
+                    tag_ids: tag_ids.clone(),
+                };
+                record_revision(&txn, &record, None, "create", actor).await?;
+                txn.commit().await?;
+                Ok(record)
+            })
+        },
+    )
+    .await
 }
 
 /// Finds a live article for a write, by id or slug, with its byline and tags; one
@@ -1353,14 +1370,14 @@ pub async fn update(
     let old_slug = current.slug.clone();
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
-        model.slug = Set(slug::choose::<article::Entity>(
+        slug::check_free::<article::Entity>(
             db,
             (article::Column::Id, article::Column::Slug),
-            Some(slug.as_str()),
-            "",
-            Some(id),
+            slug,
+            id,
         )
-        .await?);
+        .await?;
+        model.slug = Set(slug.to_string());
     }
     if input.body_markdown.value().is_some() {
         model.body_html = Set(markdown::render(&draft.body_markdown));

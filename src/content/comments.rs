@@ -165,35 +165,70 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<comment::Model, 
         .ok_or_else(not_found)
 }
 
-/// Sets a comment's status.
+/// A row that vanished under an update (deleted by a concurrent request) is a 404.
+fn gone(err: DbErr) -> ApiError {
+    match err {
+        DbErr::RecordNotUpdated => not_found(),
+        other => other.into(),
+    }
+}
+
+/// Takes the article's row lock for the rest of `txn`, so that moderations of its
+/// comments take turns: each recount then runs after the previous one committed and
+/// sees every moderation before it (on PostgreSQL a statement's subquery reads the
+/// snapshot taken when the statement started, which waiting on a row lock does not
+/// refresh). On SQLite the `BEGIN IMMEDIATE` of [`super::begin_write`] already
+/// serialises writers.
+async fn lock_article(txn: &impl ConnectionTrait, article_id: Uuid) -> Result<(), DbErr> {
+    article::Entity::find_by_id(article_id)
+        .select_only()
+        .column(article::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<Uuid>()
+        .one(txn)
+        .await?;
+    Ok(())
+}
+
+/// Sets a comment's status and recounts its article, in one transaction. A comment
+/// deleted meanwhile is a 404.
 pub async fn set_status(
     db: &DatabaseConnection,
     id: Uuid,
     input: CommentUpdate,
     at: DateTime<Utc>,
 ) -> Result<comment::Model, ApiError> {
-    let mut model = get(db, id).await?.into_active_model();
+    let txn = super::begin_write(db).await?;
+    let found = get(&txn, id).await?;
+    lock_article(&txn, found.article_id).await?;
+    let mut model = found.into_active_model();
     model.status = Set(input.status.as_str().to_string());
     model.updated_at = Set(at);
-    let updated = model.update(db).await?;
-    recount(db, updated.article_id).await?;
+    let updated = model.update(&txn).await.map_err(gone)?;
+    recount(&txn, updated.article_id).await?;
+    txn.commit().await?;
     Ok(updated)
 }
 
-/// Deletes a comment for good.
+/// Deletes a comment for good and recounts its article, in one transaction.
 pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<(), ApiError> {
-    let found = get(db, id).await?;
-    let result = comment::Entity::delete_by_id(id).exec(db).await?;
+    let txn = super::begin_write(db).await?;
+    let found = get(&txn, id).await?;
+    // The same lock order as `set_status` (article, then comment): no deadlock.
+    lock_article(&txn, found.article_id).await?;
+    let result = comment::Entity::delete_by_id(id).exec(&txn).await?;
     if result.rows_affected == 0 {
         return Err(not_found());
     }
-    recount(db, found.article_id).await?;
+    recount(&txn, found.article_id).await?;
+    txn.commit().await?;
     Ok(())
 }
 
 /// Sets `articles.comment_count` to the article's approved comments, so that reads
-/// never count. It runs after each moderation has committed, from the table as it
-/// then is, so the last of two concurrent moderations leaves the right number.
+/// never count. It runs inside each moderation's transaction, after the article's
+/// row lock (see [`lock_article`]), so concurrent moderations cannot leave a count
+/// taken from an older snapshot.
 pub async fn recount(db: &impl ConnectionTrait, article_id: Uuid) -> Result<(), DbErr> {
     let approved = sea_orm::sea_query::Query::select()
         .expr(Expr::col(comment::Column::Id).count())

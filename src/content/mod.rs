@@ -62,6 +62,16 @@ pub fn write_error(err: DbErr, field: &str, fk: Option<(u16, &str, &str)>) -> Ap
     }
 }
 
+/// Maps an insert's database error where a made slug may be retried: a unique
+/// violation is [`slug::InsertError::Taken`], anything else as [`write_error`].
+pub fn insert_error(err: DbErr, fk: Option<(u16, &str, &str)>) -> slug::InsertError {
+    if slug::is_taken(&err) {
+        slug::InsertError::Taken
+    } else {
+        slug::InsertError::Other(write_error(err, "slug", fk))
+    }
+}
+
 /// SQLite reports an `ON DELETE RESTRICT` refusal as code 1811
 /// (SQLITE_CONSTRAINT_TRIGGER), which SeaORM does not classify; PostgreSQL's 23503
 /// is classified as a foreign-key violation.

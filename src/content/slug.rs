@@ -79,15 +79,14 @@ impl Key {
     }
 }
 
-/// The first free slug among `base`, `base-2`, `base-3`, … for the slug column
-/// `column` of entity `E`, ignoring the row `except` (the one being renamed).
-pub async fn free<E, C>(
+/// The slugs of entity `E` among `base`, `base-2`, `base-3`, …, ignoring the row
+/// `except` (the one being renamed).
+async fn taken<E, C>(
     db: &C,
-    column: E::Column,
-    id_column: E::Column,
+    (id_column, column): (E::Column, E::Column),
     base: &str,
     except: Option<Uuid>,
-) -> Result<String, DbErr>
+) -> Result<Vec<String>, DbErr>
 where
     E: EntityTrait,
     C: ConnectionTrait,
@@ -100,50 +99,184 @@ where
     if let Some(id) = except {
         query = query.filter(id_column.ne(id));
     }
-    let taken: Vec<String> = query.into_tuple().all(db).await?;
-    Ok(first_free(base, &taken))
+    query.into_tuple().all(db).await
 }
 
-fn first_free(base: &str, taken: &[String]) -> String {
-    if !taken.iter().any(|t| t == base) {
+/// The `skip`-th free slug (0: the first) among `base`, `base-2`, `base-3`, …
+fn nth_free(base: &str, taken: &[String], skip: u64) -> String {
+    let base_taken = taken.iter().any(|t| t == base);
+    if !base_taken && skip == 0 {
         return base.to_string();
     }
     let used: std::collections::HashSet<u64> = taken
         .iter()
         .filter_map(|t| t.strip_prefix(base)?.strip_prefix('-')?.parse().ok())
         .collect();
-    let n = (2..).find(|n| !used.contains(n)).unwrap_or(2);
+    let skip = skip.saturating_sub(u64::from(!base_taken));
+    let n = (2..)
+        .filter(|n| !used.contains(n))
+        .nth(skip as usize)
+        .unwrap_or(2);
     format!("{base}-{n}")
 }
 
-/// The slug for a new or renamed row: the client's own (refused with 409 if taken
-/// by another row), or one made from `name` with a free collision suffix.
-pub async fn choose<E>(
+/// How a slug is made when the client sends none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Made {
+    /// From the name, with the first free suffix (`-2`, `-3`, …) when it is taken.
+    /// Only for writers who can read every row it could collide with.
+    FirstFree,
+    /// From the name with a random suffix, whatever else exists: a writer who cannot
+    /// read every article learns nothing about the others from the slug they get.
+    Random,
+}
+
+/// How many times an insert with a made slug picks another after a concurrent
+/// insert took its pick.
+pub const ATTEMPTS: u32 = 12;
+
+/// One insert with a slug, as [`insert_with`] runs it.
+pub type Attempt<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, InsertError>> + Send + 'a>>;
+
+/// Why an insert with a slug failed.
+pub enum InsertError {
+    /// The slug was taken meanwhile (a unique violation).
+    Taken,
+    /// Anything else, as the client will see it.
+    Other(ApiError),
+}
+
+impl From<ApiError> for InsertError {
+    fn from(err: ApiError) -> Self {
+        Self::Other(err)
+    }
+}
+
+impl From<DbErr> for InsertError {
+    fn from(err: DbErr) -> Self {
+        Self::Other(err.into())
+    }
+}
+
+/// Whether a write failed on a unique index (for the slug tables: the slug).
+pub fn is_taken(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// A random number below `bound`.
+fn random_below(bound: u64) -> u64 {
+    let mut bytes = [0u8; 8];
+    // Without system randomness the suffix is simply the first free one.
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0;
+    }
+    u64::from_le_bytes(bytes) % bound.max(1)
+}
+
+/// A random suffix of six lower-case letters and digits.
+fn random_suffix() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..6)
+        .map(|_| char::from(ALPHABET[random_below(ALPHABET.len() as u64) as usize]))
+        .collect()
+}
+
+/// The slug to try on `attempt` (0 first): the client's own, or one made from `name`.
+async fn pick<E>(
     db: &impl ConnectionTrait,
-    (id_col, slug_col): (E::Column, E::Column),
-    given: Option<&str>,
+    keys: (E::Column, E::Column),
     name: &str,
-    except: Option<Uuid>,
-) -> Result<String, ApiError>
+    made: Made,
+    attempt: u32,
+) -> Result<String, DbErr>
 where
     E: EntityTrait,
-    E::Model: Sync,
 {
-    if let Some(given) = given {
-        let mut taken = E::find().filter(slug_col.eq(given));
-        if let Some(id) = except {
-            taken = taken.filter(id_col.ne(id));
-        }
-        if taken.count(db).await? > 0 {
-            return Err(ApiError::conflict("slug", "is already taken"));
-        }
-        return Ok(given.to_string());
-    }
     let mut base = slugify(name);
     if base.is_empty() || Uuid::parse_str(&base).is_ok() {
         base = "untitled".to_string();
     }
-    Ok(free::<E, _>(db, slug_col, id_col, &base, except).await?)
+    if made == Made::Random {
+        return Ok(format!("{base}-{}", random_suffix()));
+    }
+    let taken = taken::<E, _>(db, keys, &base, None).await?;
+    // The first try takes the first free suffix; after losing races, the pick
+    // spreads over more and more free suffixes so that many concurrent creates of
+    // one name settle in a few rounds instead of one winner per round.
+    let spread = if attempt == 0 {
+        1
+    } else {
+        1u64 << attempt.min(8)
+    };
+    Ok(nth_free(&base, &taken, random_below(spread)))
+}
+
+/// Inserts a row with a slug: the client's `given` one (a 409 on `slug` if it is
+/// taken), or one made from `name`, retried with another free one (up to
+/// [`ATTEMPTS`] times) when a concurrent insert takes it first. `insert` does the
+/// write with the slug (on PostgreSQL a failed statement aborts its transaction, so
+/// `insert` runs whole transactions, each attempt its own).
+pub async fn insert_with<'a, E, T>(
+    db: &impl ConnectionTrait,
+    keys: (E::Column, E::Column),
+    given: Option<&str>,
+    name: &str,
+    made: Made,
+    mut insert: impl FnMut(String) -> Attempt<'a, T>,
+) -> Result<T, ApiError>
+where
+    E: EntityTrait,
+{
+    let taken_error = || ApiError::conflict("slug", "is already taken");
+    if let Some(given) = given {
+        return match insert(given.to_string()).await {
+            Ok(done) => Ok(done),
+            Err(InsertError::Taken) => Err(taken_error()),
+            Err(InsertError::Other(err)) => Err(err),
+        };
+    }
+    for attempt in 0..ATTEMPTS {
+        let slug = pick::<E>(db, keys, name, made, attempt).await?;
+        match insert(slug).await {
+            Ok(done) => return Ok(done),
+            Err(InsertError::Taken) => continue,
+            Err(InsertError::Other(err)) => return Err(err),
+        }
+    }
+    tracing::warn!(
+        attempts = ATTEMPTS,
+        "no free slug found; too many concurrent creates of one name"
+    );
+    Err(ApiError::conflict(
+        "slug",
+        "no free slug could be made from the name right now; send again, or send a slug",
+    ))
+}
+
+/// Checks a slug a client sent for a row being renamed: a 409 if another row has it.
+pub async fn check_free<E>(
+    db: &impl ConnectionTrait,
+    (id_col, slug_col): (E::Column, E::Column),
+    given: &str,
+    except: Uuid,
+) -> Result<(), ApiError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let others = E::find()
+        .filter(slug_col.eq(given))
+        .filter(id_col.ne(except))
+        .count(db)
+        .await?;
+    if others > 0 {
+        return Err(ApiError::conflict("slug", "is already taken"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -183,6 +316,10 @@ mod tests {
         assert!(check(&"a".repeat(81)).is_err());
     }
 
+    fn first_free(base: &str, taken: &[String]) -> String {
+        nth_free(base, taken, 0)
+    }
+
     #[test]
     fn collisions_get_the_first_free_suffix() {
         assert_eq!(first_free("a", &[]), "a");
@@ -192,5 +329,8 @@ mod tests {
             "a-3"
         );
         assert_eq!(first_free("a", &["a-2".into()]), "a");
+        assert_eq!(nth_free("a", &[], 1), "a-2");
+        assert_eq!(nth_free("a", &["a".into(), "a-3".into()], 1), "a-4");
+        assert_eq!(nth_free("a", &["a-2".into()], 1), "a-3");
     }
 }

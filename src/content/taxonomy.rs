@@ -8,16 +8,16 @@ use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, IntoActiveModel, ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
 };
 use uuid::Uuid;
 
 use super::page::{Cursor, MAX_LIMIT};
-use super::slug::{self, Key};
+use super::slug::{self, Key, Made};
 use super::text::Text;
-use super::{check_not_blank, check_slug, check_url, now, sort_key, write_error};
+use super::{check_not_blank, check_slug, check_url, insert_error, now, sort_key, write_error};
 use crate::error::{ApiError, FieldError};
 
 /// What a list request asked for.
@@ -133,6 +133,21 @@ fn not_null<T>(field: &str, value: &MaybeUndefined<T>, errors: &mut Vec<FieldErr
     }
 }
 
+/// An update of a row deleted meanwhile (by a concurrent request) is `None`, which
+/// the caller answers with its 404; never a 500.
+fn unless_gone<M>(result: Result<M, DbErr>) -> Result<Option<M>, DbErr> {
+    match result {
+        Ok(model) => Ok(Some(model)),
+        Err(DbErr::RecordNotUpdated) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// Whether a delete removed the row (`false`: a concurrent request did first).
+fn removed(result: sea_orm::DeleteResult) -> bool {
+    result.rows_affected > 0
+}
+
 fn finish(errors: Vec<FieldError>) -> Result<(), ApiError> {
     if errors.is_empty() {
         Ok(())
@@ -195,35 +210,37 @@ pub async fn create_publisher(
     check_slug(input.slug.as_deref(), &mut errors);
     check_url("website_url", input.website_url.as_deref(), &mut errors);
     finish(errors)?;
-    let slug = slug::choose::<publisher::Entity>(
-        db,
-        PUBLISHER_KEYS,
-        input.slug.as_deref(),
-        &input.name,
-        None,
-    )
-    .await?;
     let at = now();
-    publisher::ActiveModel {
+    let row = publisher::ActiveModel {
         id: Set(Uuid::now_v7()),
-        slug: Set(slug),
+        slug: Set(String::new()),
         name_key: Set(sort_key(&input.name, 200)),
         name: Set(input.name.trim().to_string()),
         description: Set(input.description.map(Text::into_inner)),
         website_url: Set(input.website_url.map(Text::into_inner)),
         created_at: Set(at),
         updated_at: Set(at),
-    }
-    .insert(db)
+    };
+    slug::insert_with::<publisher::Entity, _>(
+        db,
+        PUBLISHER_KEYS,
+        input.slug.as_deref(),
+        &input.name,
+        Made::FirstFree,
+        |slug| {
+            let mut row = row.clone();
+            row.slug = Set(slug);
+            Box::pin(async move { row.insert(db).await.map_err(|e| insert_error(e, None)) })
+        },
+    )
     .await
-    .map_err(|e| write_error(e, "slug", None))
 }
 
 pub async fn update_publisher(
     db: &DatabaseConnection,
     current: publisher::Model,
     input: PublisherUpdate,
-) -> Result<publisher::Model, ApiError> {
+) -> Result<Option<publisher::Model>, ApiError> {
     let mut errors = Vec::new();
     not_null("name", &input.name, &mut errors);
     not_null("slug", &input.slug, &mut errors);
@@ -240,15 +257,8 @@ pub async fn update_publisher(
     let id = current.id;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
-        let slug = slug::choose::<publisher::Entity>(
-            db,
-            PUBLISHER_KEYS,
-            Some(slug.as_str()),
-            "",
-            Some(id),
-        )
-        .await?;
-        model.slug = Set(slug);
+        slug::check_free::<publisher::Entity>(db, PUBLISHER_KEYS, slug, id).await?;
+        model.slug = Set(slug.to_string());
     }
     if let Some(name) = input.name.value() {
         model.name_key = Set(sort_key(name, 200));
@@ -261,17 +271,14 @@ pub async fn update_publisher(
         model.website_url = Set(input.website_url.take().map(Text::into_inner));
     }
     model.updated_at = Set(now());
-    model
-        .update(db)
-        .await
-        .map_err(|e| write_error(e, "slug", None))
+    unless_gone(model.update(db).await).map_err(|e| write_error(e, "slug", None))
 }
 
 pub async fn delete_publisher(
     db: &DatabaseConnection,
     current: publisher::Model,
-) -> Result<(), ApiError> {
-    current.delete(db).await.map_err(|e| {
+) -> Result<bool, ApiError> {
+    let done = current.delete(db).await.map_err(|e| {
         write_error(
             e,
             "id",
@@ -282,7 +289,7 @@ pub async fn delete_publisher(
             )),
         )
     })?;
-    Ok(())
+    Ok(removed(done))
 }
 
 // ---------------------------------------------------------------- authors
@@ -358,13 +365,10 @@ pub async fn create_author(
     check_url("avatar_url", input.avatar_url.as_deref(), &mut errors);
     check_publisher_exists(db, "publisher_id", input.publisher_id, &mut errors).await?;
     finish(errors)?;
-    let slug =
-        slug::choose::<author::Entity>(db, AUTHOR_KEYS, input.slug.as_deref(), &input.name, None)
-            .await?;
     let at = now();
-    author::ActiveModel {
+    let row = author::ActiveModel {
         id: Set(Uuid::now_v7()),
-        slug: Set(slug),
+        slug: Set(String::new()),
         name_key: Set(sort_key(&input.name, 200)),
         name: Set(input.name.trim().to_string()),
         bio: Set(input.bio.map(Text::into_inner)),
@@ -372,23 +376,31 @@ pub async fn create_author(
         publisher_id: Set(input.publisher_id),
         created_at: Set(at),
         updated_at: Set(at),
-    }
-    .insert(db)
+    };
+    slug::insert_with::<author::Entity, _>(
+        db,
+        AUTHOR_KEYS,
+        input.slug.as_deref(),
+        &input.name,
+        Made::FirstFree,
+        |slug| {
+            let mut row = row.clone();
+            row.slug = Set(slug);
+            Box::pin(async move {
+                row.insert(db).await.map_err(|e| {
+                    insert_error(e, Some((422, "publisher_id", "no publisher has this id")))
+                })
+            })
+        },
+    )
     .await
-    .map_err(|e| {
-        write_error(
-            e,
-            "slug",
-            Some((422, "publisher_id", "no publisher has this id")),
-        )
-    })
 }
 
 pub async fn update_author(
     db: &DatabaseConnection,
     current: author::Model,
     input: AuthorUpdate,
-) -> Result<author::Model, ApiError> {
+) -> Result<Option<author::Model>, ApiError> {
     let mut errors = Vec::new();
     not_null("name", &input.name, &mut errors);
     not_null("slug", &input.slug, &mut errors);
@@ -412,11 +424,8 @@ pub async fn update_author(
     let id = current.id;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
-        model.slug =
-            Set(
-                slug::choose::<author::Entity>(db, AUTHOR_KEYS, Some(slug.as_str()), "", Some(id))
-                    .await?,
-            );
+        slug::check_free::<author::Entity>(db, AUTHOR_KEYS, slug, id).await?;
+        model.slug = Set(slug.to_string());
     }
     if let Some(name) = input.name.value() {
         model.name_key = Set(sort_key(name, 200));
@@ -432,7 +441,7 @@ pub async fn update_author(
         model.publisher_id = Set(input.publisher_id.take());
     }
     model.updated_at = Set(now());
-    model.update(db).await.map_err(|e| {
+    unless_gone(model.update(db).await).map_err(|e| {
         write_error(
             e,
             "slug",
@@ -444,8 +453,8 @@ pub async fn update_author(
 pub async fn delete_author(
     db: &DatabaseConnection,
     current: author::Model,
-) -> Result<(), ApiError> {
-    current.delete(db).await.map_err(|e| {
+) -> Result<bool, ApiError> {
+    let done = current.delete(db).await.map_err(|e| {
         write_error(
             e,
             "id",
@@ -456,7 +465,7 @@ pub async fn delete_author(
             )),
         )
     })?;
-    Ok(())
+    Ok(removed(done))
 }
 
 /// Authors, optionally only those of one publisher (by id or slug).
@@ -521,28 +530,36 @@ pub async fn create_tag(db: &DatabaseConnection, input: TagCreate) -> Result<tag
     check_not_blank("name", &input.name, &mut errors);
     check_slug(input.slug.as_deref(), &mut errors);
     finish(errors)?;
-    let slug =
-        slug::choose::<tag::Entity>(db, TAG_KEYS, input.slug.as_deref(), &input.name, None).await?;
     let at = now();
-    tag::ActiveModel {
+    let row = tag::ActiveModel {
         id: Set(Uuid::now_v7()),
-        slug: Set(slug),
+        slug: Set(String::new()),
         name_key: Set(sort_key(&input.name, 200)),
         name: Set(input.name.trim().to_string()),
         description: Set(input.description.map(Text::into_inner)),
         created_at: Set(at),
         updated_at: Set(at),
-    }
-    .insert(db)
+    };
+    slug::insert_with::<tag::Entity, _>(
+        db,
+        TAG_KEYS,
+        input.slug.as_deref(),
+        &input.name,
+        Made::FirstFree,
+        |slug| {
+            let mut row = row.clone();
+            row.slug = Set(slug);
+            Box::pin(async move { row.insert(db).await.map_err(|e| insert_error(e, None)) })
+        },
+    )
     .await
-    .map_err(|e| write_error(e, "slug", None))
 }
 
 pub async fn update_tag(
     db: &DatabaseConnection,
     current: tag::Model,
     input: TagUpdate,
-) -> Result<tag::Model, ApiError> {
+) -> Result<Option<tag::Model>, ApiError> {
     let mut errors = Vec::new();
     not_null("name", &input.name, &mut errors);
     not_null("slug", &input.slug, &mut errors);
@@ -554,11 +571,8 @@ pub async fn update_tag(
     let id = current.id;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
-        model.slug =
-            Set(
-                slug::choose::<tag::Entity>(db, TAG_KEYS, Some(slug.as_str()), "", Some(id))
-                    .await?,
-            );
+        slug::check_free::<tag::Entity>(db, TAG_KEYS, slug, id).await?;
+        model.slug = Set(slug.to_string());
     }
     if let Some(name) = input.name.value() {
         model.name_key = Set(sort_key(name, 200));
@@ -568,14 +582,10 @@ pub async fn update_tag(
         model.description = Set(input.description.take().map(Text::into_inner));
     }
     model.updated_at = Set(now());
-    model
-        .update(db)
-        .await
-        .map_err(|e| write_error(e, "slug", None))
+    unless_gone(model.update(db).await).map_err(|e| write_error(e, "slug", None))
 }
 
-pub async fn delete_tag(db: &DatabaseConnection, current: tag::Model) -> Result<(), ApiError> {
+pub async fn delete_tag(db: &DatabaseConnection, current: tag::Model) -> Result<bool, ApiError> {
     // Tags cascade: deleting a topic removes it from the articles that carried it.
-    current.delete(db).await?;
-    Ok(())
+    Ok(removed(current.delete(db).await?))
 }

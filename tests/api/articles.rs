@@ -1,4 +1,5 @@
 use dispatch::auth::Role;
+use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{ids, spawn_app};
@@ -404,4 +405,137 @@ async fn write_rules_spanning_fields_are_422s() {
     }
     let count = app.get_as("/api/v1/articles?count=true", &app.admin).await;
     assert_eq!(count.body["meta"]["total"], 0, "nothing was written");
+}
+
+/// Whether `slug` is `base` followed by a six-character random suffix.
+fn random_suffixed(slug: &serde_json::Value, base: &str) -> bool {
+    slug.as_str()
+        .and_then(|s| s.strip_prefix(&format!("{base}-")))
+        .is_some_and(|rest| {
+            rest.len() == 6
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+#[tokio::test]
+async fn slugs_reveal_nothing_about_articles_the_writer_cannot_read() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    // A draft of someone else's and an article in the trash: neither readable by
+    // an author or a contributor.
+    let staff = app.author("Staff").await;
+    app.article(&p, json!({"title": "Secret merger", "author_ids": [staff]}))
+        .await;
+    let trashed = app.article(&p, json!({"title": "Old story"})).await;
+    app.delete(&format!(
+        "/api/v1/articles/{}",
+        trashed["id"].as_str().unwrap()
+    ))
+    .await
+    .assert_status(204);
+
+    let contributor = app
+        .user(Role::Contributor, Some(&app.author("Cora").await))
+        .await;
+    let author = app.user(Role::Author, Some(&app.author("Abe").await)).await;
+    for writer in [&contributor, &author] {
+        app.get_as("/api/v1/articles/secret-merger", &writer.token)
+            .await
+            .assert_problem(404);
+        app.get_as("/api/v1/articles/old-story", &writer.token)
+            .await
+            .assert_problem(404);
+        // A made slug has the same shape whether the title's slug is taken or not.
+        let mut made = Vec::new();
+        for title in ["Secret merger", "Old story", "Nobody wrote this"] {
+            let created = app
+                .send(
+                    Method::POST,
+                    "/api/v1/articles",
+                    Some(&writer.token),
+                    Some(json!({"title": title, "body_markdown": "x", "publisher_id": p})),
+                )
+                .await;
+            created.assert_status(201);
+            made.push(created);
+        }
+        assert!(
+            random_suffixed(&made[0].body["slug"], "secret-merger"),
+            "{}",
+            made[0].text
+        );
+        assert!(
+            random_suffixed(&made[1].body["slug"], "old-story"),
+            "{}",
+            made[1].text
+        );
+        assert!(
+            random_suffixed(&made[2].body["slug"], "nobody-wrote-this"),
+            "{}",
+            made[2].text
+        );
+        // A slug they send is refused alike, taken or not: only editors and admins
+        // choose slugs.
+        let mut refusals = Vec::new();
+        for slug in ["secret-merger", "old-story", "never-used-anywhere"] {
+            let refused = app
+                .send(
+                    Method::POST,
+                    "/api/v1/articles",
+                    Some(&writer.token),
+                    Some(json!({"title": "Try", "body_markdown": "x", "publisher_id": p, "slug": slug})),
+                )
+                .await;
+            refused.assert_problem(403);
+            refusals.push(refused.body["detail"].clone());
+        }
+        assert_eq!(refusals[0], refusals[2]);
+        assert_eq!(refusals[1], refusals[2]);
+        // The same for a rename of their own draft; keeping the slug is no rename.
+        let own = made[2].id();
+        let own_slug = made[2].body["slug"].clone();
+        for slug in ["secret-merger", "never-used-anywhere"] {
+            app.send(
+                Method::PATCH,
+                &format!("/api/v1/articles/{own}"),
+                Some(&writer.token),
+                Some(json!({ "slug": slug })),
+            )
+            .await
+            .assert_problem(403)
+            .assert_detail(refusals[2].as_str().unwrap());
+        }
+        app.send(
+            Method::PATCH,
+            &format!("/api/v1/articles/{own}"),
+            Some(&writer.token),
+            Some(json!({"slug": own_slug, "title": "Renamed"})),
+        )
+        .await
+        .assert_status(200);
+    }
+    // Editors and admins read everything, the trash included: they get the first
+    // free suffix and choose slugs, and a taken one is a 409.
+    let editor = app.user(Role::Editor, None).await;
+    let created = app
+        .send(
+            Method::POST,
+            "/api/v1/articles",
+            Some(&editor.token),
+            Some(json!({"title": "Old story", "body_markdown": "x", "publisher_id": p})),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.body["slug"], "old-story-2");
+    app.send(
+        Method::POST,
+        "/api/v1/articles",
+        Some(&editor.token),
+        Some(json!({"title": "Again", "body_markdown": "x", "publisher_id": p, "slug": "secret-merger"})),
+    )
+    .await
+    .assert_problem(409)
+    .assert_fields(&["slug"]);
 }

@@ -351,3 +351,203 @@ async fn a_list_with_every_include_runs_the_same_number_of_statements_for_1_and_
         counts[0]
     );
 }
+
+/// The titles of a list, in order.
+fn titles_of(resp: &crate::helpers::Resp) -> Vec<String> {
+    resp.assert_status(200);
+    field(resp, "title")
+        .into_iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every page of `path` (which has a `?`), `limit` rows at a time, as ids.
+async fn walk(app: &TestApp, path: &str, limit: u32) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let url = match &cursor {
+            Some(c) => format!("{path}&limit={limit}&cursor={c}"),
+            None => format!("{path}&limit={limit}"),
+        };
+        let resp = app.get_as(&url, &app.admin).await;
+        resp.assert_status(200);
+        seen.extend(ids(&resp));
+        match resp.body["meta"]["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return seen,
+        }
+    }
+    panic!("pagination does not end");
+}
+
+#[tokio::test]
+async fn sort_by_updated_at_orders_by_the_last_change_both_ways() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let mut made = Vec::new();
+    for title in ["First", "Second", "Third"] {
+        app.clock.advance(chrono::Duration::seconds(10));
+        made.push(app.article(&p, json!({"title": title})).await);
+    }
+    // Changing the oldest makes it the most recently updated.
+    app.clock.advance(chrono::Duration::seconds(10));
+    let first = made[0]["id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/articles/{first}"),
+        json!({"subtitle": "Changed"}),
+    )
+    .await
+    .assert_status(200);
+
+    let asc = app
+        .get_as("/api/v1/articles?sort=updated_at", &app.admin)
+        .await;
+    assert_eq!(titles_of(&asc), ["Second", "Third", "First"]);
+    let desc = app
+        .get_as("/api/v1/articles?sort=-updated_at", &app.admin)
+        .await;
+    assert_eq!(titles_of(&desc), ["First", "Third", "Second"]);
+    // One row a page: the cursors carry the time and keep the order.
+    let by_id = |title: &str| {
+        made.iter()
+            .find(|a| a["title"] == title)
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(
+        walk(&app, "/api/v1/articles?sort=updated_at", 1).await,
+        [by_id("Second"), by_id("Third"), by_id("First")]
+    );
+    assert_eq!(
+        walk(&app, "/api/v1/articles?sort=-updated_at", 1).await,
+        [by_id("First"), by_id("Third"), by_id("Second")]
+    );
+}
+
+#[tokio::test]
+async fn paging_by_updated_at_returns_every_unchanged_row_once_while_others_write() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    for sort in ["updated_at", "-updated_at"] {
+        // Three rows share one time and three another, so pages end inside a tie.
+        let mut rows = Vec::new();
+        for n in 0..6 {
+            if n % 3 == 0 {
+                app.clock.advance(chrono::Duration::seconds(10));
+            }
+            rows.push(
+                app.article(&p, json!({"title": format!("{sort} {n}")}))
+                    .await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        let path = format!("/api/v1/articles?sort={sort}");
+        // Only this round's rows count; earlier rounds' rows sort before or after them.
+        let mine = |ids: Vec<String>| -> Vec<String> {
+            ids.into_iter().filter(|id| rows.contains(id)).collect()
+        };
+        let first = app.get_as(&format!("{path}&limit=2"), &app.admin).await;
+        first.assert_status(200);
+        let mut seen = ids(&first);
+        let mut cursor = first.body["meta"]["next_cursor"]
+            .as_str()
+            .map(str::to_string);
+        let changed = seen[0].clone();
+        let unseen_gone = if sort == "updated_at" {
+            rows[4].clone()
+        } else {
+            rows[1].clone()
+        };
+        // Meanwhile: a row already seen is edited, an unseen one goes to the trash,
+        // a new one is written.
+        app.clock.advance(chrono::Duration::seconds(10));
+        app.patch(
+            &format!("/api/v1/articles/{changed}"),
+            json!({"subtitle": "Edited"}),
+        )
+        .await
+        .assert_status(200);
+        app.delete(&format!("/api/v1/articles/{unseen_gone}"))
+            .await
+            .assert_status(204);
+        app.article(&p, json!({"title": "Latecomer"})).await;
+        while let Some(c) = cursor {
+            let page = app
+                .get_as(&format!("{path}&limit=2&cursor={c}"), &app.admin)
+                .await;
+            page.assert_status(200);
+            seen.extend(ids(&page));
+            cursor = page.body["meta"]["next_cursor"]
+                .as_str()
+                .map(str::to_string);
+        }
+        // Every row nobody changed comes exactly once, in the sort's order; the
+        // deleted one is gone; the edited one may come again at its new place.
+        let mut unchanged: Vec<String> = rows
+            .iter()
+            .filter(|id| **id != changed && **id != unseen_gone)
+            .cloned()
+            .collect();
+        if sort == "-updated_at" {
+            unchanged.reverse();
+        }
+        let got: Vec<String> = mine(seen).into_iter().filter(|id| *id != changed).collect();
+        assert_eq!(got, unchanged, "{sort}");
+    }
+}
+
+/// Creates `names` at `path` (publishers, authors or tags) and checks both orders
+/// and one-row pages: case and accents do not count.
+async fn check_name_order(app: &TestApp, path: &str) {
+    for name in ["Fay", "Émile", "dan", "Bea", "emile"] {
+        app.create(path, json!({ "name": name })).await;
+    }
+    let names = |resp: &crate::helpers::Resp| -> Vec<String> {
+        resp.assert_status(200);
+        field(resp, "name")
+            .into_iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+    let asc = app.get(path).await;
+    // "Émile" and "emile" tie on their sort key; the older one comes first.
+    assert_eq!(
+        names(&asc),
+        ["Bea", "dan", "Émile", "emile", "Fay"],
+        "{path}"
+    );
+    let desc = app.get(&format!("{path}?sort=-name")).await;
+    assert_eq!(
+        names(&desc),
+        ["Fay", "emile", "Émile", "dan", "Bea"],
+        "{path}"
+    );
+    let walked = walk(app, &format!("{path}?sort=name"), 1).await;
+    assert_eq!(walked, ids(&asc), "{path}: one-row pages");
+    let walked = walk(app, &format!("{path}?sort=-name"), 2).await;
+    assert_eq!(walked, ids(&desc), "{path}: two-row pages");
+}
+
+#[tokio::test]
+async fn publishers_authors_and_tags_sort_by_name_ignoring_case_and_accents() {
+    let app = spawn_app().await;
+    for path in ["/api/v1/publishers", "/api/v1/authors", "/api/v1/tags"] {
+        check_name_order(&app, path).await;
+    }
+}
+
+#[tokio::test]
+async fn article_titles_sort_ignoring_case_and_accents() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    for title in ["Fay", "Émile", "dan", "Bea"] {
+        app.article(&p, json!({ "title": title })).await;
+    }
+    let asc = app.get_as("/api/v1/articles?sort=title", &app.admin).await;
+    assert_eq!(titles_of(&asc), ["Bea", "dan", "Émile", "Fay"]);
+    let desc = app.get_as("/api/v1/articles?sort=-title", &app.admin).await;
+    assert_eq!(titles_of(&desc), ["Fay", "Émile", "dan", "Bea"]);
+}

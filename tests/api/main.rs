@@ -16,6 +16,7 @@ mod matrix;
 mod operations;
 mod platform;
 mod publishers;
+mod races;
 mod sessions;
 mod tags;
 mod tokens;

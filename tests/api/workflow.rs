@@ -762,3 +762,129 @@ async fn reads_carry_etags_that_revalidate_and_cache_headers_by_audience() {
     assert_eq!(missing.header("cache-control"), Some("no-store"));
     assert!(missing.header("etag").is_none());
 }
+
+#[tokio::test]
+async fn a_live_article_is_never_purged() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let live = app
+        .article(&p, json!({"title": "Still here", "status": "published"}))
+        .await;
+    let id = live["id"].as_str().unwrap();
+    app.delete(&format!("/api/v1/trash/articles/{id}"))
+        .await
+        .assert_problem(404)
+        .assert_detail("No article in the trash has this id.");
+    let read = app.get(&format!("/api/v1/articles/{id}")).await;
+    read.assert_status(200);
+    assert_eq!(read.body["title"], "Still here");
+    let history = app
+        .get_as(&format!("/api/v1/articles/{id}/revisions"), &app.admin)
+        .await;
+    history.assert_status(200);
+    assert_eq!(history.body["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn history_and_restore_are_403_for_readers_who_may_not_edit() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let mine = app.author("Contributing Writer").await;
+    let someone = app.author("Staff Writer").await;
+    // A contributor whose own article is published can read it but no longer edit it;
+    // an author can read anyone's published article but edit only their own.
+    let contributor = app.user(Role::Contributor, Some(&mine)).await;
+    let author = app
+        .user(Role::Author, Some(&app.author("Other").await))
+        .await;
+    let published = app
+        .article(
+            &p,
+            json!({"title": "On the record", "status": "published", "author_ids": [mine, someone]}),
+        )
+        .await;
+    let id = published["id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/articles/{id}"),
+        json!({"title": "On the record, again"}),
+    )
+    .await
+    .assert_status(200);
+    for reader in [&contributor, &author] {
+        app.get_as(&format!("/api/v1/articles/{id}"), &reader.token)
+            .await
+            .assert_status(200);
+        app.get_as(&format!("/api/v1/articles/{id}/revisions"), &reader.token)
+            .await
+            .assert_problem(403);
+        app.send(
+            Method::POST,
+            &format!("/api/v1/articles/{id}/revisions/1/restore"),
+            Some(&reader.token),
+            None,
+        )
+        .await
+        .assert_problem(403);
+    }
+    let read = app.get(&format!("/api/v1/articles/{id}")).await;
+    assert_eq!(read.body["title"], "On the record, again");
+    assert_eq!(read.body["version"], 2);
+}
+
+#[tokio::test]
+async fn restoring_a_revision_whose_slug_is_now_taken_is_a_409() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let a = app
+        .article(&p, json!({"title": "Story", "slug": "first-name"}))
+        .await;
+    let path = format!("/api/v1/articles/{}", a["id"].as_str().unwrap());
+    app.patch(&path, json!({"slug": "second-name"}))
+        .await
+        .assert_status(200);
+    // Another article takes the old slug.
+    app.article(&p, json!({"title": "Other", "slug": "first-name"}))
+        .await;
+    app.send(
+        Method::POST,
+        &format!("{path}/revisions/1/restore"),
+        Some(&app.admin),
+        None,
+    )
+    .await
+    .assert_problem(409)
+    .assert_fields(&["slug"]);
+    let read = app.get_as(&path, &app.admin).await;
+    assert_eq!(read.body["slug"], "second-name");
+    assert_eq!(read.body["version"], 2);
+}
+
+#[tokio::test]
+async fn restoring_a_revision_that_breaks_a_rule_is_a_422() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let topic = app.tag("Harbor").await;
+    let a = app
+        .article(&p, json!({"title": "Tagged", "tag_ids": [topic]}))
+        .await;
+    let path = format!("/api/v1/articles/{}", a["id"].as_str().unwrap());
+    app.patch(&path, json!({"tag_ids": []}))
+        .await
+        .assert_status(200);
+    // The tag revision 1 names is gone.
+    app.delete(&format!("/api/v1/tags/{topic}"))
+        .await
+        .assert_status(204);
+    app.send(
+        Method::POST,
+        &format!("{path}/revisions/1/restore"),
+        Some(&app.admin),
+        None,
+    )
+    .await
+    .assert_problem(422)
+    .assert_fields(&["tag_ids"]);
+    let read = app.get_as(&path, &app.admin).await;
+    assert_eq!(read.body["version"], 2, "nothing was written");
+    assert_eq!(read.body["tag_ids"], json!([]));
+}
