@@ -1137,6 +1137,7 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
+    let body_html = markdown::render_checked(&draft.body_markdown).await?;
     let slug = slug::choose::<article::Entity>(
         db,
         (article::Column::Id, article::Column::Slug),
@@ -1149,7 +1150,7 @@ pub async fn create(
     let model = article::ActiveModel {
         id: Set(id),
         slug: Set(slug),
-        body_html: Set(markdown::render(&draft.body_markdown)),
+        body_html: Set(body_html),
         excerpt: Set(draft
             .excerpt
             .clone()
@@ -1348,6 +1349,10 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
+    let body_html = match input.body_markdown.value() {
+        Some(_) => Some(markdown::render_checked(&draft.body_markdown).await?),
+        None => None,
+    };
     let id = current.id;
     let version = current.version;
     let old_slug = current.slug.clone();
@@ -1362,8 +1367,8 @@ pub async fn update(
         )
         .await?);
     }
-    if input.body_markdown.value().is_some() {
-        model.body_html = Set(markdown::render(&draft.body_markdown));
+    if let Some(body_html) = body_html {
+        model.body_html = Set(body_html);
         model.reading_time_minutes = Set(markdown::reading_time_minutes(&draft.body_markdown));
     }
     model.excerpt = Set(draft

@@ -1,7 +1,29 @@
 //! Article bodies: Markdown rendered to HTML and sanitised, the derived excerpt
-//! and the reading time.
+//! and the reading time; and the bound on how deeply a body may nest, so that
+//! rendering one (off the async threads, a few at a time) stays cheap.
+
+use std::sync::LazyLock;
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
+use tokio::sync::Semaphore;
+
+use crate::error::ApiError;
+
+/// The deepest nesting of elements a body may produce: quotes in quotes, lists in
+/// lists, emphasis in emphasis, HTML elements in elements. Sanitising costs time
+/// that grows with the square of the depth; at this bound the worst body within the
+/// length limit renders in well under 100 ms.
+pub const MAX_NESTING: usize = 64;
+
+/// Bodies rendered at once (each on the blocking pool); more wait their turn.
+static RENDER_SLOTS: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)));
+
+/// Elements that never hold others, so never nest.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
 
 /// Words read per minute for `reading_time_minutes`.
 const WORDS_PER_MINUTE: usize = 200;
@@ -17,12 +39,73 @@ fn options() -> Options {
 /// Renders Markdown to HTML with everything executable removed: no `<script>`,
 /// no event-handler attributes, no `javascript:` URLs (ammonia's allow-list).
 pub fn render(markdown: &str) -> String {
-    let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options()));
+    sanitise(&unsafe_html(markdown))
+}
+
+fn unsafe_html(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut out, Parser::new_ext(markdown, options()));
+    out
+}
+
+fn sanitise(unsafe_html: &str) -> String {
     ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
-        .clean(&unsafe_html)
+        .clean(unsafe_html)
         .to_string()
+}
+
+/// How deeply the elements of `html` nest, counting every start tag that is not
+/// void or self-closing as one level in and every end tag as one out (so an
+/// element left open counts as open to the end).
+fn nesting(html: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        let closing = rest.starts_with('/');
+        let name: String = rest
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() {
+            continue;
+        }
+        let end = rest.find('>').unwrap_or(rest.len());
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !VOID.contains(&name.as_str()) && !rest[..end].ends_with('/') {
+            depth += 1;
+            deepest = deepest.max(depth);
+        }
+    }
+    deepest
+}
+
+/// The sanitised HTML of a body, or the 422 on `body_markdown` when it nests
+/// deeper than [`MAX_NESTING`]. Runs on the blocking pool, a few bodies at a time.
+pub async fn render_checked(markdown: &str) -> Result<String, ApiError> {
+    let _slot = RENDER_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    let markdown = markdown.to_string();
+    tokio::task::spawn_blocking(move || {
+        let raw = unsafe_html(&markdown);
+        if nesting(&raw) > MAX_NESTING {
+            return Err(ApiError::unprocessable(
+                "body_markdown",
+                format!(
+                    "nests more than {MAX_NESTING} levels deep (quotes, lists, emphasis or HTML elements inside each other)"
+                ),
+            ));
+        }
+        Ok(sanitise(&raw))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
 }
 
 /// The plain text of the first paragraph, shortened at a word boundary.
@@ -114,6 +197,95 @@ mod tests {
         let long = excerpt(&"word ".repeat(200));
         assert!(long.ends_with('…'));
         assert!(long.chars().count() <= 241);
+    }
+
+    #[test]
+    fn nesting_counts_open_elements() {
+        assert_eq!(nesting("<p>a <em>b</em></p><br><img src=x/>"), 2);
+        assert_eq!(nesting(&unsafe_html(&">".repeat(10))), 10);
+        assert_eq!(nesting(&unsafe_html("- a\n  - b\n    - c")), 6);
+        assert_eq!(nesting("<div><div/></div>"), 1);
+    }
+
+    /// Worst cases within the length limit, timed: run with
+    /// `cargo test --release --lib worst_bodies -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn worst_bodies() {
+        let n = 200_000;
+        let cases: Vec<(&str, String)> = vec![
+            ("quotes", ">".repeat(n)),
+            ("quotes at the limit", ">".repeat(MAX_NESTING)),
+            (
+                "quote lines",
+                (1..=MAX_NESTING)
+                    .map(|i| ">".repeat(i) + " x\n")
+                    .collect::<String>()
+                    .repeat(n / (MAX_NESTING * MAX_NESTING / 2)),
+            ),
+            ("lists", "- ".repeat(n / 2)),
+            ("lists at the limit", "- ".repeat(MAX_NESTING / 2)),
+            (
+                "nested list lines",
+                (0..n / 200)
+                    .map(|i| format!("{}- x\n", "  ".repeat(i % (MAX_NESTING / 2))))
+                    .collect(),
+            ),
+            ("emphasis", "*".repeat(n / 2) + "x" + &"*".repeat(n / 2)),
+            ("emphasis runs", "*a ".repeat(n / 3)),
+            (
+                "emphasis at the limit",
+                "*".repeat(MAX_NESTING) + "x" + &"*".repeat(MAX_NESTING),
+            ),
+            ("links", "[a][b] ".repeat(n / 7) + "\n\n[b]: /x\n"),
+            (
+                "link refs",
+                (0..n / 20)
+                    .map(|i| format!("[r{i}]: /u{i}\n"))
+                    .collect::<String>()
+                    + &"[r1] ".repeat(1000),
+            ),
+            ("brackets", "[".repeat(n)),
+            (
+                "table",
+                format!(
+                    "{}\n{}\n{}",
+                    "|a".repeat(n / 8),
+                    "|-".repeat(n / 8),
+                    "|x".repeat(n / 8)
+                ),
+            ),
+            (
+                "table rows",
+                "|a|b|\n|-|-|\n".to_string() + &"|x|y|\n".repeat(n / 6),
+            ),
+            ("divs", "<div>".repeat(n / 5)),
+            ("divs at the limit", "<div>".repeat(MAX_NESTING)),
+            ("spans", "<span>".repeat(n / 6)),
+            ("backticks", "`".repeat(n)),
+            (
+                "footnotes",
+                (0..n / 20)
+                    .map(|i| format!("[^{i}]: x[^{}]\n", i + 1))
+                    .collect(),
+            ),
+            ("mixed", "> - *".repeat(n / 5)),
+        ];
+        for (name, body) in cases {
+            let body: String = body.chars().take(n).collect();
+            let start = std::time::Instant::now();
+            let raw = unsafe_html(&body);
+            let parsed = start.elapsed();
+            let depth = nesting(&raw);
+            let clean = if depth <= MAX_NESTING {
+                let t = std::time::Instant::now();
+                sanitise(&raw);
+                Some(t.elapsed())
+            } else {
+                None
+            };
+            println!("{name:24} depth {depth:7} parse {parsed:>10.1?} sanitise {clean:?}");
+        }
     }
 
     #[test]
