@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use dispatch::content::markdown::MAX_NESTING;
+use dispatch::content::markdown::{MAX_MARKUP, MAX_NESTING};
 use reqwest::Method;
 use serde_json::json;
 
@@ -233,11 +233,14 @@ async fn deeply_nested_markdown_is_refused_quickly_while_reads_stay_fast() {
     };
     // At the limit is fine, one deeper is not, whatever nests.
     create(">".repeat(MAX_NESTING)).await.assert_status(201);
+    create("&".repeat(MAX_MARKUP - 10)).await.assert_status(201);
     for bomb in [
         ">".repeat(MAX_NESTING + 1),
         format!("{}x", "- ".repeat(MAX_NESTING / 2 + 1)),
         format!("{0}x{0}", "*".repeat(2 * MAX_NESTING + 2)),
         "<div>".repeat(MAX_NESTING + 1),
+        "*a* ".repeat(MAX_MARKUP / 2 + 1),
+        "&".repeat(MAX_MARKUP + 1),
     ] {
         create(bomb)
             .await
