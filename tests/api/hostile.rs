@@ -9,6 +9,15 @@ use serde_json::json;
 
 use crate::helpers::{spawn_app, spawn_app_with};
 
+/// A request (method, path, token, body) and the field its 400 must name.
+type Case<'a> = (
+    Method,
+    String,
+    Option<&'a str>,
+    Option<serde_json::Value>,
+    &'static str,
+);
+
 #[tokio::test]
 async fn nul_characters_are_refused_with_the_field_named_at_every_entry_point() {
     let app = spawn_app_with(&[("DISPATCH_COMMENT_LIMIT_PER_ADDRESS", "1000")]).await;
@@ -25,13 +34,7 @@ async fn nul_characters_are_refused_with_the_field_named_at_every_entry_point() 
     let admin = app.admin.clone();
     let comments = format!("/api/v1/articles/{story_id}/comments");
     let article = format!("/api/v1/articles/{story_id}");
-    let cases: Vec<(
-        Method,
-        String,
-        Option<&str>,
-        Option<serde_json::Value>,
-        &str,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         // Anonymous.
         (
             Method::GET,
