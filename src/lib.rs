@@ -12,6 +12,7 @@ pub mod config;
 pub mod connections;
 pub mod content;
 pub mod error;
+pub mod memory;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
