@@ -276,6 +276,6 @@ async fn deeply_nested_markdown_is_refused_quickly_while_reads_stay_fast() {
     );
     for (status, took) in reads {
         assert_eq!(status, 200);
-        assert!(took < Duration::from_millis(500), "a read took {took:?}");
+        assert!(took < Duration::from_secs(1), "a read took {took:?}");
     }
 }

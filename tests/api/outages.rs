@@ -197,7 +197,7 @@ async fn slow_and_idle_connections_are_closed_while_others_are_served() {
     for _ in 0..5 {
         let start = Instant::now();
         app.get("/api/v1/articles").await.assert_status(200);
-        assert!(start.elapsed() < Duration::from_millis(500));
+        assert!(start.elapsed() < Duration::from_secs(1));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for (kind, handle) in held {
