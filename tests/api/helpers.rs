@@ -189,10 +189,21 @@ pub async fn spawn_app_until(
     extra: &[(&str, &str)],
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> TestApp {
+    spawn_app_routed(extra, stop, str::to_string).await
+}
+
+/// As [`spawn_app_until`], the application reaching its database at the URL that
+/// `route` makes of the real one (e.g. through a proxy the test can cut).
+pub async fn spawn_app_routed(
+    extra: &[(&str, &str)],
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+    route: impl Fn(&str) -> String,
+) -> TestApp {
     if let Ok(filter) = std::env::var("TEST_LOG") {
         dispatch::telemetry::init(&filter);
     }
     let (url, guard) = fresh_database().await;
+    let url = route(&url);
     let mut pairs: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), url.clone()),
         ("DISPATCH_BIND".into(), "127.0.0.1:0".into()),

@@ -8,7 +8,9 @@ use futures_util::future::join_all;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Resp, spawn_app_until, spawn_app_with};
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Resp, spawn_app_routed, spawn_app_until, spawn_app_with,
+};
 
 fn addr(base: &str) -> String {
     base.trim_start_matches("http://").to_string()
@@ -91,6 +93,75 @@ async fn without_a_free_database_connection_ready_and_requests_answer_503_quickl
     held.rollback().await.unwrap();
     app.get("/health/ready").await.assert_status(200);
     app.get("/api/v1/articles").await.assert_status(200);
+}
+
+/// A TCP proxy to `target` that the test can cut: then every connection through it
+/// is dropped and new ones are refused, as when the database server goes away.
+async fn cuttable_proxy(target: String) -> (u16, tokio::sync::watch::Sender<bool>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (cut, cut_rx) = tokio::sync::watch::channel(false);
+    let mut accepting = cut_rx.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut client, _) = tokio::select! {
+                _ = accepting.wait_for(|c| *c) => return,
+                accepted = listener.accept() => accepted.unwrap(),
+            };
+            let target = target.clone();
+            let mut cut = cut_rx.clone();
+            tokio::spawn(async move {
+                let Ok(mut server) = TcpStream::connect(&target).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = cut.wait_for(|c| *c) => {}
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                }
+            });
+        }
+    });
+    (port, cut)
+}
+
+#[tokio::test]
+async fn while_postgresql_is_down_ready_and_requests_answer_503_quickly_postgres_only() {
+    let Some(server) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    else {
+        return;
+    };
+    let host = server
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("127.0.0.1:5432")
+        .to_string();
+    let (port, cut) = cuttable_proxy(host.clone()).await;
+    let app = spawn_app_routed(
+        &[("DISPATCH_DB_ACQUIRE_TIMEOUT_SECONDS", "2")],
+        std::future::pending(),
+        move |url| url.replacen(&host, &format!("127.0.0.1:{port}"), 1),
+    )
+    .await;
+    app.get("/health/ready").await.assert_status(200);
+    app.get("/api/v1/articles").await.assert_status(200);
+
+    cut.send(true).unwrap();
+    let start = Instant::now();
+    let ready = app.get("/health/ready").await;
+    let ready_took = start.elapsed();
+    assert_eq!(ready.status.as_u16(), 503, "{}", ready.text);
+    assert!(ready_took < Duration::from_millis(1500), "{ready_took:?}");
+    for path in ["/api/v1/articles", "/api/v1/tags"] {
+        let start = Instant::now();
+        let resp = app.get(path).await;
+        let took = start.elapsed();
+        assert_unavailable(&resp);
+        assert!(took < Duration::from_millis(3000), "{path}: {took:?}");
+        println!("database down: {path} 503 after {took:?}; /health/ready after {ready_took:?}");
+    }
 }
 
 /// Reads from `stream` until the server closes it (or `limit` passes); returns what
