@@ -20,6 +20,12 @@
 //! | `DISPATCH_CACHE_MAX_AGE` | `60` seconds of `Cache-Control: public, max-age` on anonymous reads |
 //! | `DISPATCH_TRASH_DAYS` | `30` days a deleted article stays restorable |
 //! | `DISPATCH_COMMENT_LIMIT_PER_ADDRESS` | `5` comments per client address per `DISPATCH_COMMENT_LIMIT_WINDOW_SECONDS` (`600`) |
+//! | `DISPATCH_HASH_CONCURRENCY` | 2 × the available cores: password hashes computed at once |
+//! | `DISPATCH_HEADER_TIMEOUT_SECONDS` | `10`: a request's head must arrive within this |
+//! | `DISPATCH_BODY_TIMEOUT_SECONDS` | `30`: a request's body must arrive within this |
+//! | `DISPATCH_IDLE_TIMEOUT_SECONDS` | `60`: a kept-alive connection may wait this long for its next request |
+//! | `DISPATCH_DB_ACQUIRE_TIMEOUT_SECONDS` | `3`: how long a request waits for a database connection |
+//! | `DISPATCH_DB_MAX_CONNECTIONS` | `8` on SQLite, `16` on PostgreSQL |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -76,6 +82,42 @@ pub struct Config {
     pub workflow: WorkflowConfig,
     /// The first admin, created at start-up when no user exists.
     pub bootstrap_admin: Option<(String, Secret)>,
+    pub server: ServerConfig,
+}
+
+/// Bounds on what one client can hold: connections, hashing, database connections.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Password hashes (and verifications) computed at once; more get a 503.
+    pub hash_concurrency: usize,
+    /// From a connection's first byte (or its opening) to the end of a request's head.
+    pub header_timeout: Duration,
+    /// From the end of a request's head to the end of its body.
+    pub body_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// How long a request waits for a database connection before its 503.
+    pub db_acquire_timeout: Duration,
+    /// The size of the database pool (`None`: 8 on SQLite, 16 on PostgreSQL).
+    pub db_max_connections: Option<u32>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            hash_concurrency: default_hash_concurrency(),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            db_acquire_timeout: Duration::from_secs(3),
+            db_max_connections: None,
+        }
+    }
+}
+
+/// Twice the cores this process may use.
+fn default_hash_concurrency() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// Sign-in settings.
@@ -226,6 +268,38 @@ impl Config {
             (None, None) => None,
             _ => bail!("set both DISPATCH_ADMIN_EMAIL and DISPATCH_ADMIN_PASSWORD, or neither"),
         };
+        let defaults = ServerConfig::default();
+        let seconds = |key: &str, default: Duration| -> anyhow::Result<Duration> {
+            Ok(Duration::from_secs(number(
+                &get,
+                key,
+                default.as_secs(),
+                1..=86_400,
+            )?))
+        };
+        let server = ServerConfig {
+            hash_concurrency: usize::try_from(number(
+                &get,
+                "DISPATCH_HASH_CONCURRENCY",
+                defaults.hash_concurrency as u64,
+                1..=1024,
+            )?)
+            .unwrap_or(defaults.hash_concurrency),
+            header_timeout: seconds("DISPATCH_HEADER_TIMEOUT_SECONDS", defaults.header_timeout)?,
+            body_timeout: seconds("DISPATCH_BODY_TIMEOUT_SECONDS", defaults.body_timeout)?,
+            idle_timeout: seconds("DISPATCH_IDLE_TIMEOUT_SECONDS", defaults.idle_timeout)?,
+            db_acquire_timeout: seconds(
+                "DISPATCH_DB_ACQUIRE_TIMEOUT_SECONDS",
+                defaults.db_acquire_timeout,
+            )?,
+            db_max_connections: match get("DISPATCH_DB_MAX_CONNECTIONS") {
+                None => None,
+                Some(_) => Some(
+                    u32::try_from(number(&get, "DISPATCH_DB_MAX_CONNECTIONS", 1, 1..=1000)?)
+                        .unwrap_or(1),
+                ),
+            },
+        };
         Ok(Self {
             database_url,
             bind,
@@ -237,6 +311,7 @@ impl Config {
             auth,
             workflow,
             bootstrap_admin,
+            server,
         })
     }
 

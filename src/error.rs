@@ -75,6 +75,9 @@ pub enum ApiError {
     Unprocessable(String, Vec<FieldError>),
     /// 429: too many attempts; the second value is the `Retry-After` in seconds.
     TooManyRequests(String, u64),
+    /// 503: a resource the request needs (the database, a hashing slot) is not
+    /// available now; the second value is the `Retry-After` in seconds.
+    ServiceUnavailable(String, u64),
     /// 500: a fault on our side; the cause is logged, never sent.
     Internal,
 }
@@ -125,6 +128,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+            Self::ServiceUnavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -139,7 +143,9 @@ impl ApiError {
             | Self::Forbidden(d)
             | Self::NotFound(d)
             | Self::PreconditionFailed(d) => (d.clone(), None),
-            Self::PayloadTooLarge(d) | Self::TooManyRequests(d, _) => (d.clone(), None),
+            Self::PayloadTooLarge(d)
+            | Self::TooManyRequests(d, _)
+            | Self::ServiceUnavailable(d, _) => (d.clone(), None),
             Self::Internal => (
                 "An unexpected error occurred; it has been logged.".to_string(),
                 None,
@@ -157,12 +163,14 @@ fn problem_kind(status: StatusCode) -> &'static str {
         403 => "urn:dispatch:problem:forbidden",
         404 => "urn:dispatch:problem:not-found",
         405 => "urn:dispatch:problem:method-not-allowed",
+        408 => "urn:dispatch:problem:request-timeout",
         409 => "urn:dispatch:problem:conflict",
         412 => "urn:dispatch:problem:precondition-failed",
         413 => "urn:dispatch:problem:payload-too-large",
         415 => "urn:dispatch:problem:unsupported-media-type",
         422 => "urn:dispatch:problem:validation",
         429 => "urn:dispatch:problem:too-many-requests",
+        503 => "urn:dispatch:problem:unavailable",
         _ if status.is_server_error() => "urn:dispatch:problem:internal",
         _ => "about:blank",
     }
@@ -179,11 +187,37 @@ pub fn problem_for(status: StatusCode, detail: String, errors: Option<Vec<FieldE
     }
 }
 
+/// The `Retry-After` of a 503 for a database that cannot be reached.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 1;
+
+impl ApiError {
+    /// The 503 for a database that gave no connection in time.
+    pub fn database_unavailable() -> Self {
+        Self::ServiceUnavailable(
+            "The database is not available right now; try again shortly.".to_string(),
+            DATABASE_RETRY_AFTER_SECS,
+        )
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        // The database's own text stays in the log; the client gets a plain 500.
-        tracing::error!(error = %err, "database error");
-        Self::Internal
+        use sea_orm::{ConnAcquireErr, DbErr};
+        // The database's own text stays in the log; the client gets a plain 500,
+        // or a 503 with Retry-After when no connection could be had in time.
+        match err {
+            DbErr::ConnectionAcquire(
+                ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed,
+            )
+            | DbErr::Conn(_) => {
+                tracing::warn!(error = %err, "database unavailable");
+                Self::database_unavailable()
+            }
+            err => {
+                tracing::error!(error = %err, "database error");
+                Self::Internal
+            }
+        }
     }
 }
 
@@ -197,7 +231,8 @@ impl std::error::Error for ApiError {}
 
 /// Declares an `ApiResponse` enum documenting exactly the error statuses an
 /// operation can return, each with a problem+json body, plus the conversion
-/// from [`ApiError`]. 500 is always included. An operation that rate limits adds
+/// from [`ApiError`]. 500 is always included, and so is 503 with `Retry-After`
+/// (the database can go away under any operation). An operation that rate limits adds
 /// `429 TooManyRequests "…"` after the braces, and its 429 carries the
 /// `Retry-After` header.
 #[macro_export]
@@ -235,6 +270,15 @@ macro_rules! problem_responses {
                 $variant(poem_openapi::payload::Json<$crate::error::Problem>),
             )+
             $($limited_variant)*
+            /// A resource the request needs (the database, a password-hashing slot) is
+            /// not available now; `Retry-After` says when to try again.
+            #[oai(status = 503, content_type = "application/problem+json")]
+            ServiceUnavailable(
+                poem_openapi::payload::Json<$crate::error::Problem>,
+                /// Seconds to wait before trying again.
+                #[oai(header = "Retry-After")]
+                u64,
+            ),
             /// An unexpected error on the server; the cause is logged, never returned.
             #[oai(status = 500, content_type = "application/problem+json")]
             Internal(poem_openapi::payload::Json<$crate::error::Problem>),
@@ -243,6 +287,9 @@ macro_rules! problem_responses {
         impl From<$crate::error::ApiError> for $name {
             fn from($err: $crate::error::ApiError) -> Self {
                 $($limited_arm)*
+                if let $crate::error::ApiError::ServiceUnavailable(_, secs) = &$err {
+                    return Self::ServiceUnavailable(poem_openapi::payload::Json($err.problem()), *secs);
+                }
                 let problem = $err.problem();
                 match problem.status {
                     $($status => Self::$variant(poem_openapi::payload::Json(problem)),)+
@@ -284,8 +331,8 @@ struct Asked {
     other_scheme: bool,
 }
 
-/// The name of the `n`th templated segment of the documented path that `path` matches.
-fn path_param_name(path: &str, n: usize) -> Option<String> {
+/// The documented path template (split at `/`) that `path` matches.
+fn template_of(path: &str) -> Option<&'static Vec<String>> {
     static PATHS: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
     let templates = PATHS.get_or_init(|| {
         let spec: serde_json::Value =
@@ -306,7 +353,21 @@ fn path_param_name(path: &str, n: usize) -> Option<String> {
                 .zip(&segments)
                 .all(|(t, s)| t.starts_with('{') || t == s)
         })
+}
+
+/// The name of the `n`th templated segment of the documented path that `path` matches.
+fn path_param_name(path: &str, n: usize) -> Option<String> {
+    template_of(path)
         .and_then(|t| t.iter().filter(|s| s.starts_with('{')).nth(n))
+        .map(|s| s.trim_matches(['{', '}']).to_string())
+}
+
+/// The name of the path parameter at segment `position` (counting from 0 at the
+/// empty segment before the first `/`) of the documented path `path` matches.
+pub fn path_param_at(path: &str, position: usize) -> Option<String> {
+    template_of(path)
+        .and_then(|t| t.get(position))
+        .filter(|s| s.starts_with('{'))
         .map(|s| s.trim_matches(['{', '}']).to_string())
 }
 

@@ -1,5 +1,6 @@
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    dispatch::memory::return_large_blocks();
     match dispatch::cli::run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

@@ -18,26 +18,37 @@ use crate::auth::limit::Limiter;
 use crate::auth::password::Passwords;
 use crate::auth::{Role, TokenKeys};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, CorsOrigins};
+use crate::config::{Config, CorsOrigins, ServerConfig};
+use crate::connections::{GuardedAcceptor, Timeouts, Tracker};
 use crate::edge::{self, Edge, docs_csp};
-use crate::error::{ApiError, problem_middleware, problem_response};
+use crate::error::{ApiError, problem_for, problem_middleware, problem_response};
 
-/// Connects to `url` (SQLite or PostgreSQL). SQLite gets WAL, a busy timeout and
-/// foreign keys; statement logging stays off so parameters never reach the log.
+/// Connects to `url` (SQLite or PostgreSQL) with the default pool settings.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, &ServerConfig::default()).await
+}
+
+/// Connects to `url` (SQLite or PostgreSQL). A new SQLite file is created private
+/// (0600) first; SQLite gets WAL, a busy timeout and foreign keys; statement logging
+/// stays off so parameters never reach the log. A request waits at most
+/// `db_acquire_timeout` for a connection (then gets a 503).
+pub async fn connect_with(url: &str, server: &ServerConfig) -> anyhow::Result<DatabaseConnection> {
     create_private_sqlite_file(url)?;
     let mut opts = ConnectOptions::new(url.to_string());
+    // sea-orm hands `connect_timeout` to the pool as its acquire timeout too, so
+    // both are the same bound.
     opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10));
+        .connect_timeout(server.db_acquire_timeout)
+        .acquire_timeout(server.db_acquire_timeout);
     if url.starts_with("sqlite:") {
-        opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
+        opts.max_connections(server.db_max_connections.unwrap_or(8))
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
     } else {
-        opts.max_connections(16);
+        opts.max_connections(server.db_max_connections.unwrap_or(16));
     }
     Ok(Database::connect(opts).await?)
 }
@@ -91,11 +102,13 @@ async fn root_to_docs<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<R
 }
 
 /// Reads the whole body up front so that any body over `limit` is refused with 413,
-/// whether it announces its length or arrives chunked.
+/// whether it announces its length or arrives chunked, and one that has not fully
+/// arrived within `timeout` with 408 (and the connection closed).
 async fn limit_body<E: Endpoint>(
     next: Arc<E>,
     mut req: Request,
     limit: usize,
+    timeout: Duration,
 ) -> poem::Result<Response> {
     let too_large = || {
         problem_response(
@@ -115,7 +128,22 @@ async fn limit_body<E: Endpoint>(
     }
     let body = req.take_body();
     if !body.is_empty() {
-        match body.into_bytes_limit(limit).await {
+        let Ok(read) = tokio::time::timeout(timeout, body.into_bytes_limit(limit)).await else {
+            let mut resp = problem_response(&problem_for(
+                poem::http::StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "The request body did not arrive within {} seconds.",
+                    timeout.as_secs()
+                ),
+                None,
+            ));
+            resp.headers_mut().insert(
+                poem::http::header::CONNECTION,
+                poem::http::HeaderValue::from_static("close"),
+            );
+            return Ok(resp);
+        };
+        match read {
             Ok(bytes) => req.set_body(bytes),
             Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
             Err(err) => {
@@ -264,6 +292,7 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         docs_csp: docs_csp(&service.swagger_ui_html()),
     });
     let limit = config.body_limit;
+    let body_timeout = config.server.body_timeout;
     let max_age = config.workflow.cache_max_age;
     let cors = cors(&config.cors_origins);
     let has_cors = cors.is_some();
@@ -274,7 +303,8 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .nest("/", service)
         .data(state)
         .around(root_to_docs)
-        .around(move |ep, req| limit_body(ep, req, limit))
+        .around(api::params::refuse_nul)
+        .around(move |ep, req| limit_body(ep, req, limit, body_timeout))
         .around(problem_middleware)
         .with_if(cors.is_some(), cors.unwrap_or_default())
         // Again outside CORS, for the refusals CORS makes itself (a foreign origin).
@@ -349,7 +379,7 @@ impl Application {
             )),
             limiter: Arc::new(Limiter::new(clock.clone())),
             clock,
-            passwords: Passwords::new()?,
+            passwords: Passwords::with_concurrency(config.server.hash_concurrency)?,
             auth: Arc::new(auth),
             workflow: Arc::new(config.workflow.clone()),
         };
@@ -377,13 +407,43 @@ impl Application {
             .unwrap_or_default()
     }
 
+    /// Serves until SIGTERM or Ctrl-C, then stops as [`Application::run_until`] does.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves; then refuses new connections, lets every
+    /// accepted connection finish the request it is making (one opened just before
+    /// gets [`FRESH_GRACE`] to begin its request), and returns, waiting at most
+    /// [`SHUTDOWN_TIMEOUT`] in all.
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let app = app(self.state, &self.config);
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))
+        let timeouts = Timeouts {
+            header: self.config.server.header_timeout,
+            idle: self.config.server.idle_timeout,
+        };
+        let tracker = Arc::new(Tracker::default());
+        let (stop_accepting, stopping) = tokio::sync::watch::channel(false);
+        let acceptor = GuardedAcceptor::new(self.acceptor, timeouts, tracker.clone(), stopping);
+        let drained = async move {
+            stop.await;
+            tracing::info!("shutting down: refusing new connections, finishing requests in flight");
+            let _ = stop_accepting.send(true);
+            tracker.drained(FRESH_GRACE, SHUTDOWN_TIMEOUT).await;
+        };
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(app, drained, Some(SHUTDOWN_TIMEOUT))
             .await
     }
 }
+
+/// How long shutdown waits for a connection opened just before it to send its request.
+pub const FRESH_GRACE: Duration = Duration::from_secs(1);
+/// How long shutdown waits for requests in flight, at most.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Resolves on Ctrl-C, or on SIGTERM (what container runtimes and systemd send).
 async fn shutdown_signal() {
@@ -406,5 +466,4 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

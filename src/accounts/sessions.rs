@@ -144,7 +144,7 @@ pub async fn login(
     let verified = state
         .passwords
         .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
-        .await;
+        .await?;
     let user = match user {
         Some(user) if verified => user,
         _ => return Err(unauthorized(WRONG_CREDENTIALS)),

@@ -12,6 +12,7 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, Type};
 use serde_json::Value;
 
+use crate::content::text;
 use crate::error::{ApiError, FieldError, problem_response};
 
 /// A JSON request body of type `T`.
@@ -138,6 +139,7 @@ fn check(
     let problem = match schema.ty {
         "string" => match value.as_str() {
             None => Some("must be a string".to_string()),
+            Some(s) if text::refuses(s).is_some() => text::refuses(s).map(str::to_string),
             Some(s) => match schema.format {
                 Some("uuid") if uuid::Uuid::parse_str(s).is_err() => {
                     Some("must be a UUID".to_string())

@@ -9,6 +9,7 @@ pub mod body;
 pub mod comments;
 pub mod found;
 pub mod health;
+pub mod params;
 pub mod publishers;
 pub mod tags;
 pub mod users;

@@ -1145,11 +1145,12 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
+    let body_html = markdown::render_checked(&draft.body_markdown).await?;
     let id = Uuid::now_v7();
     let row = article::ActiveModel {
         id: Set(id),
         slug: Set(String::new()),
-        body_html: Set(markdown::render(&draft.body_markdown)),
+        body_html: Set(body_html),
         excerpt: Set(draft
             .excerpt
             .clone()
@@ -1365,6 +1366,10 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
+    let body_html = match input.body_markdown.value() {
+        Some(_) => Some(markdown::render_checked(&draft.body_markdown).await?),
+        None => None,
+    };
     let id = current.id;
     let version = current.version;
     let old_slug = current.slug.clone();
@@ -1379,8 +1384,8 @@ pub async fn update(
         .await?;
         model.slug = Set(slug.to_string());
     }
-    if input.body_markdown.value().is_some() {
-        model.body_html = Set(markdown::render(&draft.body_markdown));
+    if let Some(body_html) = body_html {
+        model.body_html = Set(body_html);
         model.reading_time_minutes = Set(markdown::reading_time_minutes(&draft.body_markdown));
     }
     model.excerpt = Set(draft

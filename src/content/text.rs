@@ -2,6 +2,9 @@
 //!
 //! poem-openapi's `String` also accepts numbers and booleans (`5` becomes `"5"`);
 //! input fields use `Text` instead so a wrong type is a 400, as the schema says.
+//!
+//! It also holds the one rule every string a client sends obeys, in a body, a
+//! path or a query: no NUL character ([`refuses`]), which PostgreSQL cannot store.
 
 use std::borrow::Cow;
 use std::ops::Deref;
@@ -9,6 +12,14 @@ use std::ops::Deref;
 use poem_openapi::registry::MetaSchemaRef;
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
+
+/// What is said about a string holding a NUL character.
+pub const NUL_MESSAGE: &str = "must not contain NUL characters (U+0000)";
+
+/// Why `s` may not be taken from a client, if it may not.
+pub fn refuses(s: &str) -> Option<&'static str> {
+    s.contains('\0').then_some(NUL_MESSAGE)
+}
 
 /// A string in a request body.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -80,7 +91,10 @@ impl Type for Text {
 impl ParseFromJSON for Text {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value {
-            Some(Value::String(s)) => Ok(Self(s)),
+            Some(Value::String(s)) => match refuses(&s) {
+                Some(message) => Err(ParseError::custom(message)),
+                None => Ok(Self(s)),
+            },
             Some(other) => Err(ParseError::expected_type(other)),
             None => Err(ParseError::expected_input()),
         }
@@ -106,5 +120,6 @@ mod tests {
         assert!(Text::parse_from_json(Some(Value::from(5))).is_err());
         assert!(Text::parse_from_json(Some(Value::from(true))).is_err());
         assert!(Text::parse_from_json(None).is_err());
+        assert!(Text::parse_from_json(Some(Value::from("a\0b"))).is_err());
     }
 }

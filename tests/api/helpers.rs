@@ -222,10 +222,30 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the application with extra configuration values.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_until(extra, std::future::pending()).await
+}
+
+/// Starts the application with extra configuration values; it shuts down (as on
+/// SIGTERM) when `stop` resolves.
+pub async fn spawn_app_until(
+    extra: &[(&str, &str)],
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> TestApp {
+    spawn_app_routed(extra, stop, str::to_string).await
+}
+
+/// As [`spawn_app_until`], the application reaching its database at the URL that
+/// `route` makes of the real one (e.g. through a proxy the test can cut).
+pub async fn spawn_app_routed(
+    extra: &[(&str, &str)],
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+    route: impl Fn(&str) -> String,
+) -> TestApp {
     if let Ok(filter) = std::env::var("TEST_LOG") {
         dispatch::telemetry::init(&filter);
     }
     let (url, guard) = fresh_database().await;
+    let url = route(&url);
     let mut pairs: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), url.clone()),
         ("DISPATCH_BIND".into(), "127.0.0.1:0".into()),
@@ -245,7 +265,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let config =
         Config::from_lookup(|key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
             .expect("test configuration");
-    let mut db = startup::connect(&url).await.expect("connect");
+    let mut db = startup::connect_with(&url, &config.server)
+        .await
+        .expect("connect");
     startup::migrate(&db).await.expect("migrate");
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
@@ -257,7 +279,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         .await
         .expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(app.run_until(stop));
     let mut app = TestApp {
         base,
         client: reqwest::Client::builder()

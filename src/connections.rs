@@ -1,0 +1,310 @@
+//! Connections: how long a client may hold one, and how the server stops.
+//!
+//! Every accepted connection is wrapped in a [`GuardedIo`] that knows which phase
+//! of HTTP/1 it is in, from the bytes it carries: a request head must arrive within
+//! the header timeout (counted from the connection's opening, or from the first
+//! byte of a later request), and a kept-alive connection may wait the idle timeout
+//! for its next request. Past either, reading fails and the connection is closed.
+//! (The body's own timeout is kept where the body is read, in
+//! `startup::limit_body`.)
+//!
+//! [`GuardedAcceptor`] stops accepting when told to: new connections are refused,
+//! and [`Tracker::drained`] says when the ones already accepted have finished the
+//! request they were making, so that none is closed under a client that sent one.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use poem::http::uri::Scheme;
+use poem::listener::{Acceptor, TcpAcceptor};
+use poem::web::{LocalAddr, RemoteAddr};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
+
+/// How long a connection may take over each phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// From the opening (or a later request's first byte) to the end of the head.
+    pub header: Duration,
+    /// From the end of a response to the next request's first byte.
+    pub idle: Duration,
+}
+
+/// How many connections are in each phase that shutdown waits for.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    /// Accepted, nothing read yet.
+    fresh: AtomicUsize,
+    /// Reading a request, or handling it.
+    active: AtomicUsize,
+}
+
+impl Tracker {
+    /// Resolves once no connection is making a request, and none that was just
+    /// opened has begun one within `fresh_grace`; or after `limit` in any case.
+    pub async fn drained(&self, fresh_grace: Duration, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            let waited = start.elapsed();
+            let active = self.active.load(Ordering::Acquire);
+            let fresh = self.fresh.load(Ordering::Acquire);
+            if waited >= limit || (active == 0 && (fresh == 0 || waited >= fresh_grace)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn counter(&self, phase: Phase) -> Option<&AtomicUsize> {
+        match phase {
+            Phase::Fresh => Some(&self.fresh),
+            Phase::Head | Phase::Body => Some(&self.active),
+            Phase::Idle => None,
+        }
+    }
+}
+
+/// Where a connection is in its exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Accepted, nothing read: the header timeout runs from the opening.
+    Fresh,
+    /// Reading a request head: the header timeout runs.
+    Head,
+    /// The head is in; the body and the handler have their own bounds.
+    Body,
+    /// A response went out; waiting for the next request: the idle timeout runs.
+    Idle,
+}
+
+/// A connection with a deadline on each phase.
+pub struct GuardedIo<T> {
+    inner: T,
+    phase: Phase,
+    /// The last bytes of the head seen so far, to find its blank line.
+    tail: u32,
+    /// Whether the head so far holds anything but line breaks.
+    started: bool,
+    deadline: Pin<Box<Sleep>>,
+    timeouts: Timeouts,
+    tracker: Arc<Tracker>,
+}
+
+impl<T> GuardedIo<T> {
+    fn new(inner: T, timeouts: Timeouts, tracker: Arc<Tracker>) -> Self {
+        tracker.fresh.fetch_add(1, Ordering::AcqRel);
+        Self {
+            inner,
+            phase: Phase::Fresh,
+            tail: 0,
+            started: false,
+            deadline: Box::pin(tokio::time::sleep(timeouts.header)),
+            timeouts,
+            tracker,
+        }
+    }
+
+    fn enter(&mut self, phase: Phase) {
+        if let Some(c) = self.tracker.counter(self.phase) {
+            c.fetch_sub(1, Ordering::AcqRel);
+        }
+        if let Some(c) = self.tracker.counter(phase) {
+            c.fetch_add(1, Ordering::AcqRel);
+        }
+        self.phase = phase;
+    }
+
+    /// Follows the phase through bytes just read.
+    fn saw(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        match self.phase {
+            Phase::Fresh => self.begin_head(),
+            Phase::Idle => {
+                self.deadline
+                    .as_mut()
+                    .reset(Instant::now() + self.timeouts.header);
+                self.begin_head();
+            }
+            Phase::Head | Phase::Body => {}
+        }
+        if self.phase != Phase::Head {
+            return;
+        }
+        for &b in bytes {
+            self.tail = (self.tail << 8) | u32::from(b);
+            if b != b'\r' && b != b'\n' {
+                self.started = true;
+            }
+            if self.started && (self.tail == 0x0d0a_0d0a || self.tail & 0xffff == 0x0a0a) {
+                self.enter(Phase::Body);
+                return;
+            }
+        }
+    }
+
+    fn begin_head(&mut self) {
+        self.tail = 0;
+        self.started = false;
+        self.enter(Phase::Head);
+    }
+
+    /// A response is going out: the idle timeout starts (again).
+    fn wrote(&mut self, n: usize, cx: &mut Context<'_>) {
+        if n == 0 {
+            return;
+        }
+        self.deadline
+            .as_mut()
+            .reset(Instant::now() + self.timeouts.idle);
+        if self.phase != Phase::Idle {
+            self.enter(Phase::Idle);
+            // The connection last read while no deadline ran; have it read again,
+            // so that the idle deadline is watched from now on.
+            cx.waker().wake_by_ref();
+        }
+    }
+}
+
+impl<T> Drop for GuardedIo<T> {
+    fn drop(&mut self) {
+        if let Some(c) = self.tracker.counter(self.phase) {
+            c.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for GuardedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                this.saw(&buf.filled()[before..]);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                if this.phase != Phase::Body && this.deadline.as_mut().poll(cx).is_ready() {
+                    let what = if this.phase == Phase::Idle {
+                        "idle timeout"
+                    } else {
+                        "request head timeout"
+                    };
+                    tracing::debug!(reason = what, "closing connection");
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, what)));
+                }
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            this.wrote(n, cx);
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = polled {
+            this.wrote(n, cx);
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The TCP acceptor, wrapping each connection in a [`GuardedIo`] and dropping the
+/// listening socket (so new connections are refused) once `stop` says so.
+pub struct GuardedAcceptor {
+    inner: Option<TcpAcceptor>,
+    local: Vec<LocalAddr>,
+    timeouts: Timeouts,
+    tracker: Arc<Tracker>,
+    stop: watch::Receiver<bool>,
+}
+
+impl GuardedAcceptor {
+    pub fn new(
+        inner: TcpAcceptor,
+        timeouts: Timeouts,
+        tracker: Arc<Tracker>,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            local: inner.local_addr(),
+            inner: Some(inner),
+            timeouts,
+            tracker,
+            stop,
+        }
+    }
+}
+
+impl Acceptor for GuardedAcceptor {
+    type Io = GuardedIo<TcpStream>;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.local.clone()
+    }
+
+    async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
+        let accepted = match self.inner.as_mut() {
+            None => None,
+            Some(inner) => tokio::select! {
+                _ = self.stop.wait_for(|stop| *stop) => None,
+                accepted = inner.accept() => Some(accepted),
+            },
+        };
+        match accepted {
+            Some(accepted) => {
+                let (io, local, remote, scheme) = accepted?;
+                let io = GuardedIo::new(io, self.timeouts, self.tracker.clone());
+                Ok((io, local, remote, scheme))
+            }
+            None => {
+                // Told to stop: close the listening socket, then never accept again.
+                self.inner = None;
+                std::future::pending().await
+            }
+        }
+    }
+}
