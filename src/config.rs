@@ -358,14 +358,20 @@ impl Config {
 }
 
 /// The file of a SQLite database URL (`None` for PostgreSQL or in-memory SQLite).
+/// The file is the one sqlx opens: its own parser reads the URL (escapes decoded,
+/// `sqlite:////srv/x.db` absolute), so the file made private is the file used.
 pub fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite:")?;
-    let rest = rest.trim_start_matches("//");
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = params.split('&').any(|param| param == "mode=memory");
+    if path.is_empty() || path == ":memory:" || in_memory {
         return None;
     }
-    Some(PathBuf::from(path))
+    let options = url
+        .parse::<sea_orm::sqlx::sqlite::SqliteConnectOptions>()
+        .ok()?;
+    Some(options.get_filename().to_path_buf())
 }
 
 /// Whether a file's permissions let its group or others read or write it.

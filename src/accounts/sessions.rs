@@ -115,8 +115,8 @@ fn limit_keys(email: &str, client: &str) -> (String, String) {
 }
 
 /// Signs in. Rate limited per client address (every attempt counts) and per
-/// (email, client address) (failed attempts count: a success gives its attempt
-/// back); an unknown email and a wrong password take the same time and get the
+/// (email, client address) (failed attempts count: a success, or an attempt whose
+/// password could not be checked (a 503), gives its attempt back); an unknown email and a wrong password take the same time and get the
 /// same answer.
 pub async fn login(
     state: &AppState,
@@ -137,14 +137,25 @@ pub async fn login(
             retry_after,
         ));
     }
-    let user = user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .one(&state.db)
-        .await?;
-    let verified = state
-        .passwords
-        .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
-        .await?;
+    let checked = async {
+        let user = user::Entity::find()
+            .filter(user::Column::Email.eq(&email))
+            .one(&state.db)
+            .await?;
+        let verified = state
+            .passwords
+            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
+        Ok::<_, ApiError>((user, verified))
+    }
+    .await;
+    // A password that could not be checked (no hashing slot, no database) is not a
+    // failed attempt: the (email, address) limit gets it back.
+    let (user, verified) = checked.inspect_err(|_| {
+        state
+            .limiter
+            .refund(&email_key, state.auth.login_rate_per_email);
+    })?;
     let user = match user {
         Some(user) if verified => user,
         _ => return Err(unauthorized(WRONG_CREDENTIALS)),

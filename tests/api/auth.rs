@@ -1,6 +1,7 @@
 //! Signing in, renewing and signing out, as a frontend or an editor's tool does.
 
 use dispatch::auth::Role;
+use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -417,4 +418,69 @@ async fn refresh_tokens_expire_after_the_configured_days() {
         .assert_detail("The refresh token has expired; sign in again.");
     let again = app.login(&user.email, PASSWORD).await;
     assert_eq!(again.body["refresh_expires_in"], 7 * 86_400);
+}
+
+/// A sign-in answered 503 (every hashing slot taken by others) never had its
+/// password checked, so it is not a failed attempt: the owner, retrying as told,
+/// is not locked out of their account once the crowd is gone.
+#[tokio::test]
+async fn sign_ins_refused_as_busy_do_not_count_as_failures() {
+    let app = spawn_app_with(&[
+        ("DISPATCH_HASH_CONCURRENCY", "1"),
+        ("DISPATCH_LOGIN_LIMIT_PER_EMAIL", "2"),
+        ("DISPATCH_LOGIN_LIMIT_PER_ADDRESS", "1000"),
+        ("DISPATCH_CLIENT_IP_HEADER", "X-Forwarded-For"),
+    ])
+    .await;
+    let owner = app.user(Role::Editor, None).await;
+    let login_from = |ip: String, email: String, password: &'static str| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .post(format!("{}/api/v1/auth/login", app.base))
+                .header("x-forwarded-for", ip)
+                .json(&json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            (status, text)
+        }
+    };
+    let mut busy = 0;
+    for round in 0..20 {
+        if busy >= 4 {
+            break;
+        }
+        // A crowd from elsewhere keeps the only hashing slot busy...
+        let crowd = (0..6).map(|i| {
+            login_from(
+                format!("203.0.113.{}", round * 6 + i + 1),
+                format!("nobody{round}-{i}@example.com"),
+                "not the password",
+            )
+        });
+        // ...while the owner signs in, a moment later.
+        let owner_try = async {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            login_from("192.0.2.10".into(), owner.email.clone(), PASSWORD).await
+        };
+        let (crowd, (status, text)) = tokio::join!(join_all(crowd), owner_try);
+        for (s, t) in crowd {
+            assert!(s == 401 || s == 503, "{s}: {t}");
+        }
+        match status {
+            503 => busy += 1,
+            200 => {}
+            other => panic!("the owner's sign-in answered {other}: {text}"),
+        }
+    }
+    assert!(busy >= 4, "the owner was refused as busy only {busy} times");
+    // The crowd is gone: the right password works, as often as the limit allows.
+    for _ in 0..3 {
+        let (status, text) = login_from("192.0.2.10".into(), owner.email.clone(), PASSWORD).await;
+        assert_eq!(status, 200, "{text}");
+    }
 }

@@ -379,3 +379,48 @@ async fn the_sqlite_database_and_its_wal_and_shm_are_private_on_sqlite() {
         std::fs::remove_dir_all(dir).ok();
     }
 }
+
+/// The database file the server makes private is the one SQLite opens: the URL is
+/// read as sqlx reads it (percent-escapes decoded, `sqlite:////abs` absolute).
+#[tokio::test]
+async fn a_sqlite_url_with_escapes_or_four_slashes_is_created_private_on_sqlite() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("dispatch-modes-{}", Uuid::now_v7().simple()));
+        let room = dir.join("news room");
+        std::fs::create_dir_all(&room).unwrap();
+        let escaped = room.join("a.db");
+        let four = dir.join("b.db");
+        let cases = [
+            (
+                format!("sqlite://{}/news%20room/a.db?mode=rwc", dir.display()),
+                escaped,
+            ),
+            (
+                format!("sqlite://{}?mode=rwc", four.display()).replacen(
+                    "sqlite://",
+                    "sqlite:///",
+                    1,
+                ),
+                four,
+            ),
+        ];
+        for (url, file) in cases {
+            let db = dispatch::startup::connect(&url)
+                .await
+                .unwrap_or_else(|e| panic!("{url}: {e:#}"));
+            dispatch::startup::migrate(&db).await.unwrap();
+            for suffix in ["", "-wal", "-shm"] {
+                let path = format!("{}{suffix}", file.display());
+                let mode = std::fs::metadata(&path)
+                    .unwrap_or_else(|e| panic!("{url}: {path}: {e}"))
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o600, "{url}: {path}");
+            }
+            db.close().await.ok();
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
