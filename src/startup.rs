@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::middleware::Cors;
+use poem::middleware::{CatchPanic, Cors};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
@@ -281,6 +281,18 @@ fn cors(origins: &CorsOrigins) -> Option<Cors> {
     }
 }
 
+/// What a request whose handler panicked gets: the plain 500 problem (the panic is
+/// logged, never sent), instead of a connection dropped without an answer.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "a request handler panicked");
+    problem_response(&ApiError::Internal.problem())
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let service = api::service();
@@ -302,6 +314,7 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .at("/openapi.yaml", spec_yaml)
         .nest("/", service)
         .data(state)
+        .with(CatchPanic::new().with_handler(panic_response))
         .around(root_to_docs)
         .around(api::params::refuse_nul)
         .around(move |ep, req| limit_body(ep, req, limit, body_timeout))
@@ -465,5 +478,38 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_the_plain_500_problem() {
+        let ep = Route::new()
+            .at(
+                "/boom",
+                poem::endpoint::make(|_| async {
+                    if std::hint::black_box(true) {
+                        panic!("secret internals");
+                    }
+                    "never"
+                }),
+            )
+            .with(CatchPanic::new().with_handler(panic_response));
+        let resp = ep
+            .get_response(Request::builder().uri_str("/boom").finish())
+            .await;
+        assert_eq!(resp.status(), 500);
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some(crate::error::PROBLEM_JSON)
+        );
+        let body = resp.into_body().into_string().await.unwrap();
+        assert!(body.contains("urn:dispatch:problem:internal"), "{body}");
+        assert!(!body.contains("secret internals"), "{body}");
     }
 }
