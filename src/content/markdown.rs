@@ -163,6 +163,19 @@ pub async fn render_checked(markdown: &str) -> Result<String, ApiError> {
     .map_err(|_| ApiError::Internal)?
 }
 
+/// [`excerpt`] off the async threads (parsing a long body takes a while), a few
+/// bodies at a time like [`render_checked`].
+pub async fn excerpt_off_thread(markdown: &str) -> Result<String, ApiError> {
+    let _slot = RENDER_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    let markdown = markdown.to_string();
+    tokio::task::spawn_blocking(move || excerpt(&markdown))
+        .await
+        .map_err(|_| ApiError::Internal)
+}
+
 /// The plain text of the first paragraph, shortened at a word boundary.
 pub fn excerpt(markdown: &str) -> String {
     let mut text = String::new();
