@@ -1151,10 +1151,10 @@ pub async fn create(
         id: Set(id),
         slug: Set(String::new()),
         body_html: Set(body_html),
-        excerpt: Set(draft
-            .excerpt
-            .clone()
-            .unwrap_or_else(|| markdown::excerpt(&draft.body_markdown))),
+        excerpt: Set(match draft.excerpt.clone() {
+            Some(excerpt) => excerpt,
+            None => markdown::excerpt_off_thread(&draft.body_markdown).await?,
+        }),
         reading_time_minutes: Set(markdown::reading_time_minutes(&draft.body_markdown)),
         title_key: Set(sort_key(&draft.title, 300)),
         title: Set(draft.title.clone()),
@@ -1344,8 +1344,9 @@ pub async fn update(
         },
     };
     // A body change without a new excerpt re-derives an excerpt that was derived before.
-    let excerpt_was_derived = current.excerpt == markdown::excerpt(&current.body_markdown);
-    if input.excerpt.is_undefined() && input.body_markdown.value().is_some() && excerpt_was_derived
+    if input.excerpt.is_undefined()
+        && input.body_markdown.value().is_some()
+        && current.excerpt == markdown::excerpt_off_thread(&current.body_markdown).await?
     {
         draft.excerpt = None;
     }
@@ -1388,10 +1389,10 @@ pub async fn update(
         model.body_html = Set(body_html);
         model.reading_time_minutes = Set(markdown::reading_time_minutes(&draft.body_markdown));
     }
-    model.excerpt = Set(draft
-        .excerpt
-        .clone()
-        .unwrap_or_else(|| markdown::excerpt(&draft.body_markdown)));
+    model.excerpt = Set(match draft.excerpt.clone() {
+        Some(excerpt) => excerpt,
+        None => markdown::excerpt_off_thread(&draft.body_markdown).await?,
+    });
     model.title_key = Set(sort_key(&draft.title, 300));
     model.title = Set(draft.title);
     model.subtitle = Set(draft.subtitle);

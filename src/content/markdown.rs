@@ -15,7 +15,10 @@ use crate::error::ApiError;
 pub const MAX_NESTING: usize = 64;
 
 /// The most markup a body may produce: tags (start and end) plus character
-/// references (`&amp;`, `&lt;`, …) in its HTML. Sanitising costs 1–6 µs for each
+/// references (`&amp;`, `&lt;`, …) in its HTML, plus every place where an
+/// attribute could start in the HTML written into the body by hand (the
+/// sanitiser's cost grows with the square of the attributes of one tag: 30,000
+/// attributes on one `<p>` took 5 s to sanitise in a debug build). Sanitising costs 1–6 µs for each
 /// (release build), so at this bound, with the length limit, the worst body
 /// measured renders in about 100 ms; a long feature article needs a few thousand.
 pub const MAX_MARKUP: usize = 10_000;
@@ -48,9 +51,44 @@ pub fn render(markdown: &str) -> String {
 }
 
 fn unsafe_html(markdown: &str) -> String {
+    rendered(markdown).0
+}
+
+/// The unsanitised HTML of `markdown`, and how many attributes the HTML written
+/// into it by hand could hold at most ([`attribute_room`] of its raw HTML).
+fn rendered(markdown: &str) -> (String, usize) {
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut out, Parser::new_ext(markdown, options()));
-    out
+    let mut attributes = 0usize;
+    let events = Parser::new_ext(markdown, options()).inspect(|event| {
+        if let Event::Html(raw) | Event::InlineHtml(raw) = event {
+            attributes = attributes.saturating_add(attribute_room(raw));
+        }
+    });
+    html::push_html(&mut out, events);
+    (out, attributes)
+}
+
+/// An upper bound on the attributes `raw` HTML can give its tags, whatever its
+/// quotes, comments and script text make of it: every character that follows
+/// whitespace, `/` or a quote (or starts `raw`) and could begin an attribute
+/// name. Words of text count too, so it overcounts, never under.
+fn attribute_room(raw: &str) -> usize {
+    let separator = |b: u8| {
+        matches!(
+            b,
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'"' | b'\''
+        )
+    };
+    let mut previous_separates = true;
+    let mut room = 0usize;
+    for b in raw.bytes() {
+        let separates = separator(b);
+        if previous_separates && !separates && b != b'>' {
+            room += 1;
+        }
+        previous_separates = separates;
+    }
+    room
 }
 
 fn sanitise(unsafe_html: &str) -> String {
@@ -78,10 +116,13 @@ fn nesting(html: &str) -> usize {
         if name.is_empty() {
             continue;
         }
-        let end = rest.find('>').unwrap_or(rest.len());
         if closing {
             depth = depth.saturating_sub(1);
-        } else if !VOID.contains(&name.as_str()) && !rest[..end].ends_with('/') {
+        } else if !VOID.contains(&name.as_str()) && {
+            // Up to the next `>` or `<`, so that a scan never runs past the next tag.
+            let end = rest.find(['<', '>']).unwrap_or(rest.len());
+            !rest[..end].ends_with('/')
+        } {
             depth += 1;
             deepest = deepest.max(depth);
         }
@@ -104,22 +145,35 @@ pub async fn render_checked(markdown: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::Internal)?;
     let markdown = markdown.to_string();
     tokio::task::spawn_blocking(move || {
-        let raw = unsafe_html(&markdown);
+        let (raw, attributes) = rendered(&markdown);
         let refuse = |message: String| Err(ApiError::unprocessable("body_markdown", message));
         if nesting(&raw) > MAX_NESTING {
             return refuse(format!(
                 "nests more than {MAX_NESTING} levels deep (quotes, lists, emphasis or HTML elements inside each other)"
             ));
         }
-        if markup(&raw) > MAX_MARKUP {
+        if markup(&raw).saturating_add(attributes) > MAX_MARKUP {
             return refuse(format!(
-                "has more than {MAX_MARKUP} tags and character references once rendered"
+                "has more than {MAX_MARKUP} tags, attributes and character references once rendered"
             ));
         }
         Ok(sanitise(&raw))
     })
     .await
     .map_err(|_| ApiError::Internal)?
+}
+
+/// [`excerpt`] off the async threads (parsing a long body takes a while), a few
+/// bodies at a time like [`render_checked`].
+pub async fn excerpt_off_thread(markdown: &str) -> Result<String, ApiError> {
+    let _slot = RENDER_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    let markdown = markdown.to_string();
+    tokio::task::spawn_blocking(move || excerpt(&markdown))
+        .await
+        .map_err(|_| ApiError::Internal)
 }
 
 /// The plain text of the first paragraph, shortened at a word boundary.
