@@ -252,6 +252,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
     }
 }
 
+/// How long the acceptor waits after a failed accept before poem tries again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
 /// The TCP acceptor, wrapping each connection in a [`GuardedIo`] and dropping the
 /// listening socket (so new connections are refused) once `stop` says so.
 pub struct GuardedAcceptor {
@@ -295,8 +298,16 @@ impl Acceptor for GuardedAcceptor {
             },
         };
         match accepted {
-            Some(accepted) => {
-                let (io, local, remote, scheme) = accepted?;
+            Some(Err(err)) => {
+                // Poem's accept loop tries again at once; out of file descriptors
+                // (EMFILE) that would spin a core. Pause first, so a full process
+                // keeps serving the connections it has.
+                tracing::warn!(%err, "accepting a connection failed; pausing 100 ms");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                Err(err)
+            }
+            Some(Ok(accepted)) => {
+                let (io, local, remote, scheme) = accepted;
                 let io = GuardedIo::new(io, self.timeouts, self.tracker.clone());
                 Ok((io, local, remote, scheme))
             }

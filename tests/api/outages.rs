@@ -374,3 +374,103 @@ async fn shutdown_finishes_accepted_requests_and_refuses_new_connections() {
         assert!(!body.is_empty(), "{name}: {got:?}");
     }
 }
+
+/// CPU time (user + system, in clock ticks) the process `pid` has used so far.
+#[cfg(target_os = "linux")]
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Out of file descriptors, accepting fails at once, again and again: the server must
+/// not spin a core on it (poem's accept loop retries immediately), and it must go on
+/// answering on the connections it has. Runs the real binary under a low descriptor
+/// limit (`prlimit`), so it needs Linux.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn out_of_file_descriptors_the_server_does_not_spin() {
+    use crate::helpers::{SECRET, fresh_database};
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
+    let (url, _guard) = fresh_database().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = std::env::temp_dir().join(format!("dispatch-fd-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = std::process::Command::new("prlimit")
+        .args(["--nofile=64:64", env!("CARGO_BIN_EXE_dispatch"), "serve"])
+        .current_dir(&dir)
+        .env("DATABASE_URL", &url)
+        .env("DISPATCH_BIND", format!("127.0.0.1:{port}"))
+        .env("DISPATCH_JWT_SECRET", SECRET)
+        .env("DISPATCH_DB_MAX_CONNECTIONS", "2")
+        .env_remove("DISPATCH_ADMIN_EMAIL")
+        .env_remove("DISPATCH_ADMIN_PASSWORD")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = server.id();
+    let addr = format!("127.0.0.1:{port}");
+    // One kept-alive connection, opened before the descriptors run out.
+    let mut kept = None;
+    for _ in 0..100 {
+        if let Ok(s) = TcpStream::connect(&addr).await {
+            kept = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut kept = kept.expect("the server starts");
+    let ask = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n";
+    kept.write_all(ask).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = kept.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    // Far more connections than descriptors: the rest wait in the backlog, unaccepted.
+    let mut flood = Vec::new();
+    for _ in 0..120 {
+        if let Ok(s) = TcpStream::connect(&addr).await {
+            flood.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let spent = cpu_ticks(pid) - before;
+    // The kept connection is still served meanwhile.
+    kept.write_all(ask).await.unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(2), kept.read(&mut buf))
+        .await
+        .expect("the kept connection is answered")
+        .unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    drop(flood);
+    server.kill().ok();
+    server.wait().ok();
+    std::fs::remove_dir_all(&dir).ok();
+    // A spinning accept loop burns the whole second (about 100 ticks).
+    assert!(
+        spent < 30,
+        "the server used {spent} ticks of CPU in one idle second"
+    );
+}
