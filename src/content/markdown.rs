@@ -44,16 +44,6 @@ fn options() -> Options {
         | Options::ENABLE_SMART_PUNCTUATION
 }
 
-/// Renders Markdown to HTML with everything executable removed: no `<script>`,
-/// no event-handler attributes, no `javascript:` URLs (ammonia's allow-list).
-pub fn render(markdown: &str) -> String {
-    sanitise(&unsafe_html(markdown))
-}
-
-fn unsafe_html(markdown: &str) -> String {
-    rendered(markdown).0
-}
-
 /// The unsanitised HTML of `markdown`, and how many attributes the HTML written
 /// into it by hand could hold at most ([`attribute_room`] of its raw HTML).
 fn rendered(markdown: &str) -> (String, usize) {
@@ -91,6 +81,8 @@ fn attribute_room(raw: &str) -> usize {
     room
 }
 
+/// Removes everything executable from HTML: no `<script>`, no event-handler
+/// attributes, no `javascript:` URLs (ammonia's allow-list).
 fn sanitise(unsafe_html: &str) -> String {
     ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
@@ -139,12 +131,8 @@ fn markup(html: &str) -> usize {
 /// deeper than [`MAX_NESTING`] or holds more than [`MAX_MARKUP`]. Runs on the
 /// blocking pool, a few bodies at a time.
 pub async fn render_checked(markdown: &str) -> Result<String, ApiError> {
-    let _slot = RENDER_SLOTS
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Internal)?;
     let markdown = markdown.to_string();
-    tokio::task::spawn_blocking(move || {
+    off_thread(move || {
         let (raw, attributes) = rendered(&markdown);
         let refuse = |message: String| Err(ApiError::unprocessable("body_markdown", message));
         if nesting(&raw) > MAX_NESTING {
@@ -159,19 +147,25 @@ pub async fn render_checked(markdown: &str) -> Result<String, ApiError> {
         }
         Ok(sanitise(&raw))
     })
-    .await
-    .map_err(|_| ApiError::Internal)?
+    .await?
 }
 
 /// [`excerpt`] off the async threads (parsing a long body takes a while), a few
 /// bodies at a time like [`render_checked`].
 pub async fn excerpt_off_thread(markdown: &str) -> Result<String, ApiError> {
+    let markdown = markdown.to_string();
+    off_thread(move || excerpt(&markdown)).await
+}
+
+/// Runs `work` on the blocking pool once one of the [`RENDER_SLOTS`] is free.
+async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     let _slot = RENDER_SLOTS
         .acquire()
         .await
         .map_err(|_| ApiError::Internal)?;
-    let markdown = markdown.to_string();
-    tokio::task::spawn_blocking(move || excerpt(&markdown))
+    tokio::task::spawn_blocking(work)
         .await
         .map_err(|_| ApiError::Internal)
 }
@@ -217,6 +211,15 @@ pub fn reading_time_minutes(markdown: &str) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Renders without the limits (what `render_checked` does inside them).
+    fn render(markdown: &str) -> String {
+        sanitise(&unsafe_html(markdown))
+    }
+
+    fn unsafe_html(markdown: &str) -> String {
+        rendered(markdown).0
+    }
 
     #[test]
     fn markdown_is_rendered() {
