@@ -8,9 +8,9 @@ use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseConnection, DbErr, EntityTrait, IntoActiveModel, ModelTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -201,6 +201,41 @@ pub struct PublisherUpdate {
     pub website_url: MaybeUndefined<Text>,
 }
 
+/// Inserts `row` (a publisher, author or tag) under the slug sent, or under one made
+/// from `name` with the first free suffix, tried again when a concurrent create
+/// takes it first. `fk` maps a foreign-key violation as [`insert_error`] does.
+async fn insert_named<E, A>(
+    db: &DatabaseConnection,
+    (id_col, slug_col): (E::Column, E::Column),
+    row: A,
+    sent: Option<&str>,
+    name: &str,
+    fk: Option<(u16, &'static str, &'static str)>,
+) -> Result<E::Model, ApiError>
+where
+    E: EntityTrait,
+    E::Model: IntoActiveModel<A> + Send,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Clone + Send + 'static,
+{
+    slug::insert_with::<E, _>(
+        db,
+        (id_col, slug_col),
+        sent,
+        name,
+        Made::FirstFree,
+        |slug| {
+            let mut row = row.clone();
+            // The slug column is text on every table here, so this does not fail.
+            let set = row.try_set(slug_col, slug.into());
+            Box::pin(async move {
+                set.map_err(|e| insert_error(e, fk))?;
+                row.insert(db).await.map_err(|e| insert_error(e, fk))
+            })
+        },
+    )
+    .await
+}
+
 pub async fn create_publisher(
     db: &DatabaseConnection,
     input: PublisherCreate,
@@ -221,17 +256,13 @@ pub async fn create_publisher(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    slug::insert_with::<publisher::Entity, _>(
+    insert_named(
         db,
         PUBLISHER_KEYS,
+        row,
         input.slug.as_deref(),
         &input.name,
-        Made::FirstFree,
-        |slug| {
-            let mut row = row.clone();
-            row.slug = Set(slug);
-            Box::pin(async move { row.insert(db).await.map_err(|e| insert_error(e, None)) })
-        },
+        None,
     )
     .await
 }
@@ -377,23 +408,8 @@ pub async fn create_author(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    slug::insert_with::<author::Entity, _>(
-        db,
-        AUTHOR_KEYS,
-        input.slug.as_deref(),
-        &input.name,
-        Made::FirstFree,
-        |slug| {
-            let mut row = row.clone();
-            row.slug = Set(slug);
-            Box::pin(async move {
-                row.insert(db).await.map_err(|e| {
-                    insert_error(e, Some((422, "publisher_id", "no publisher has this id")))
-                })
-            })
-        },
-    )
-    .await
+    let fk = Some((422, "publisher_id", "no publisher has this id"));
+    insert_named(db, AUTHOR_KEYS, row, input.slug.as_deref(), &input.name, fk).await
 }
 
 pub async fn update_author(
@@ -540,19 +556,7 @@ pub async fn create_tag(db: &DatabaseConnection, input: TagCreate) -> Result<tag
         created_at: Set(at),
         updated_at: Set(at),
     };
-    slug::insert_with::<tag::Entity, _>(
-        db,
-        TAG_KEYS,
-        input.slug.as_deref(),
-        &input.name,
-        Made::FirstFree,
-        |slug| {
-            let mut row = row.clone();
-            row.slug = Set(slug);
-            Box::pin(async move { row.insert(db).await.map_err(|e| insert_error(e, None)) })
-        },
-    )
-    .await
+    insert_named(db, TAG_KEYS, row, input.slug.as_deref(), &input.name, None).await
 }
 
 pub async fn update_tag(
