@@ -116,8 +116,8 @@ fn limit_keys(email: &str, client: &str) -> (String, String) {
 
 /// Signs in. Rate limited per client address (every attempt counts) and per
 /// (email, client address) (failed attempts count: a success, or an attempt whose
-/// password could not be checked (a 503), gives its attempt back); an unknown email and a wrong password take the same time and get the
-/// same answer.
+/// password could not be checked (a 503), gives its attempt back); an unknown email
+/// and a wrong password take the same time and get the same answer.
 pub async fn login(
     state: &AppState,
     email: &str,
