@@ -5,7 +5,7 @@
 //! | `DATABASE_URL` | `sqlite://dispatch.db?mode=rwc` |
 //! | `DISPATCH_BIND` | `127.0.0.1:8080` |
 //! | `DISPATCH_JWT_SECRET` | generated once into `dispatch.jwt-secret` beside a SQLite database |
-//! | `DISPATCH_CORS_ORIGINS` | none (comma-separated list, or `*`) |
+//! | `DISPATCH_CORS_ORIGINS` | none (comma-separated origins such as `https://news.example`, or `*`) |
 //! | `DISPATCH_BODY_LIMIT` | `1048576` bytes |
 //! | `DISPATCH_LOG` | `info` (a `tracing` filter such as `dispatch=debug,info`) |
 //! | `DISPATCH_JWT_ALGORITHM` | `HS256` (or `HS384`, `HS512`) |
@@ -141,6 +141,36 @@ pub struct WorkflowConfig {
     pub comment_rate: Rate,
 }
 
+/// One entry of `DISPATCH_CORS_ORIGINS`: a browser origin, `scheme://host[:port]`
+/// (a trailing `/` is dropped), in lower case with the scheme's default port left out
+/// (as browsers send it in `Origin`). Anything else (no scheme, a path) is an error
+/// naming the entry, so that a typo cannot silently lock the browser out.
+pub fn origin(entry: &str) -> anyhow::Result<String> {
+    let trimmed = entry.trim().trim_end_matches('/');
+    let parsed = trimmed
+        .split_once("://")
+        .filter(|(scheme, _)| matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https"))
+        .and_then(|_| trimmed.parse::<poem::http::Uri>().ok())
+        .filter(|uri| uri.path_and_query().is_none_or(|p| p.as_str() == "/"))
+        .and_then(|uri| Some((uri.scheme_str()?.to_string(), uri.authority()?.clone())));
+    let Some((scheme, authority)) = parsed else {
+        bail!(
+            "DISPATCH_CORS_ORIGINS: `{entry}` is not an origin; write each as scheme://host[:port] \
+             with no path, e.g. https://news.example or http://localhost:3000"
+        );
+    };
+    Ok(normal_origin(&scheme, authority.as_str()))
+}
+
+/// `scheme://host[:port]` in lower case, without the scheme's default port.
+pub fn normal_origin(scheme: &str, authority: &str) -> String {
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = authority.to_ascii_lowercase();
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let host = authority.strip_suffix(default_port).unwrap_or(&authority);
+    format!("{scheme}://{host}")
+}
+
 /// A whole number in `range` from `key`, or `default`.
 fn number(
     get: &impl Fn(&str) -> Option<String>,
@@ -187,9 +217,10 @@ impl Config {
             Some(v) if v.trim() == "*" => CorsOrigins::Any,
             Some(v) => CorsOrigins::List(
                 v.split(',')
-                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .map(str::trim)
                     .filter(|o| !o.is_empty())
-                    .collect(),
+                    .map(origin)
+                    .collect::<anyhow::Result<_>>()?,
             ),
         };
         let body_limit = match get("DISPATCH_BODY_LIMIT") {
@@ -525,6 +556,31 @@ mod tests {
         );
         assert_eq!(c.body_limit, 2048);
         assert!(config(&[("DISPATCH_BODY_LIMIT", "-1")]).is_err());
+        let c = config(&[(
+            "DISPATCH_CORS_ORIGINS",
+            "HTTPS://News.Example:443,http://localhost:3000,http://x.example:80",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            CorsOrigins::List(vec![
+                "https://news.example".into(),
+                "http://localhost:3000".into(),
+                "http://x.example".into()
+            ])
+        );
+        for bad in [
+            "news.example",
+            "https://a.example, localhost:3000",
+            "https://a.example/app",
+            "ftp://a.example",
+            "https://",
+        ] {
+            let err = config(&[("DISPATCH_CORS_ORIGINS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("DISPATCH_CORS_ORIGINS"), "{err}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The edge of every request, outside everything else: it gives the request its
 //! id, works out the client address once (for the rate limits and the log), puts
-//! the security headers on the response and writes the one log line per request.
+//! the security headers on the response (and `Cache-Control: no-store` on every
+//! error) and writes the one log line per request.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -127,7 +128,12 @@ pub async fn edge<E: Endpoint>(
         }
     })
     .await;
+    let failed = resp.status().is_client_error() || resp.status().is_server_error();
     let headers = resp.headers_mut();
+    if failed {
+        // No error is ever stored: the next attempt must reach the server.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(request_id::HEADER, value);
     }

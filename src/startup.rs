@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::middleware::{CatchPanic, Cors};
+use poem::middleware::CatchPanic;
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
@@ -18,10 +19,12 @@ use crate::auth::limit::Limiter;
 use crate::auth::password::Passwords;
 use crate::auth::{Role, TokenKeys};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, CorsOrigins, ServerConfig};
+use crate::config::{Config, ServerConfig};
 use crate::connections::{GuardedAcceptor, Timeouts, Tracker};
+use crate::cors::{self, CorsPolicy};
 use crate::edge::{self, Edge, docs_csp};
 use crate::error::{ApiError, problem_for, problem_middleware, problem_response};
+use crate::methods;
 
 /// Connects to `url` (SQLite or PostgreSQL) with the default pool settings.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -169,16 +172,44 @@ fn none_match(header: &str, etag: &str) -> bool {
 /// Conditional reads and caching for the API: every successful GET gets a strong
 /// `ETag` over its exact body (an article's starts with its version, which the
 /// handler sets), `If-None-Match` on it answers 304, and `Cache-Control` is public
-/// for anonymous reads and `private, no-store` for authenticated ones. Writes that
-/// set an ETag get the same composition, so the tag they return is the one a read
-/// of the same representation would.
+/// for anonymous reads and `private, no-store` for authenticated ones. Every 201, and
+/// every other write whose handler sets a tag, gets the same composition, so the tag it
+/// returns is the one a read of the same representation would.
+///
+/// `HEAD` is served here as the `GET` it asks about, so it gets the same status and
+/// headers (`ETag`, `Cache-Control`, `Vary`, `Content-Length`, a 304) without the body.
 async fn conditional<E: Endpoint>(
+    next: Arc<E>,
+    mut req: Request,
+    max_age: u64,
+    cors: bool,
+) -> poem::Result<Response> {
+    let head = req.method() == Method::HEAD;
+    if head {
+        req.set_method(Method::GET);
+    }
+    let resp = caching(next, req, max_age, cors).await?;
+    if !head {
+        return Ok(resp);
+    }
+    let (mut parts, body) = resp.into_parts();
+    let length = body.into_bytes().await?.len();
+    if parts.status != StatusCode::NOT_MODIFIED
+        && parts.status != StatusCode::NO_CONTENT
+        && let Ok(value) = HeaderValue::from_str(&length.to_string())
+    {
+        parts.headers.insert(header::CONTENT_LENGTH, value);
+    }
+    Ok(Response::from_parts(parts, poem::Body::empty()))
+}
+
+/// [`conditional`] for a request that is not `HEAD`.
+async fn caching<E: Endpoint>(
     next: Arc<E>,
     req: Request,
     max_age: u64,
     cors: bool,
 ) -> poem::Result<Response> {
-    use poem::http::{HeaderValue, Method, StatusCode, header};
     let read = req.method() == Method::GET;
     let api = req.uri().path().starts_with("/api/");
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
@@ -197,12 +228,8 @@ async fn conditional<E: Endpoint>(
         .get(header::ETAG)
         .and_then(|v| v.to_str().ok())
         .map(|t| t.trim_matches('"').to_string());
-    if !status.is_success() || (!read && handler_tag.is_none()) {
-        let mut resp = resp;
-        if read {
-            resp.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
+    let tagged = read || status == StatusCode::CREATED || handler_tag.is_some();
+    if !status.is_success() || !tagged {
         return Ok(resp);
     }
     let (mut parts, body) = resp.into_parts();
@@ -229,8 +256,7 @@ async fn conditional<E: Endpoint>(
         if let Ok(value) = HeaderValue::from_str(&cache) {
             parts.headers.insert(header::CACHE_CONTROL, value);
         }
-        // The body depends on the token, and (with CORS) the headers on the origin;
-        // poem's CORS says `Vary: Origin` only for pattern-matched origins.
+        // The body depends on the token, and (with CORS) the headers on the origin.
         let present: Vec<String> = parts
             .headers
             .get_all(header::VARY)
@@ -261,26 +287,6 @@ async fn conditional<E: Endpoint>(
     Ok(Response::from_parts(parts, poem::Body::from(bytes)))
 }
 
-fn cors(origins: &CorsOrigins) -> Option<Cors> {
-    let cors = Cors::new()
-        .allow_methods(["GET", "POST", "PATCH", "DELETE", "OPTIONS"])
-        .allow_headers(["authorization", "content-type", "if-match", "if-none-match"])
-        .expose_headers([
-            "location",
-            "etag",
-            "www-authenticate",
-            "retry-after",
-            "cache-control",
-            "x-request-id",
-        ])
-        .max_age(600);
-    match origins {
-        CorsOrigins::None => None,
-        CorsOrigins::Any => Some(cors),
-        CorsOrigins::List(list) => Some(cors.allow_origins(list.iter().map(String::as_str))),
-    }
-}
-
 /// What a request whose handler panicked gets: the plain 500 problem (the panic is
 /// logged, never sent), instead of a connection dropped without an answer.
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -306,12 +312,17 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let limit = config.body_limit;
     let body_timeout = config.server.body_timeout;
     let max_age = config.workflow.cache_max_age;
-    let cors = cors(&config.cors_origins);
-    let has_cors = cors.is_some();
+    let cors = Arc::new(CorsPolicy {
+        origins: config.cors_origins.clone(),
+        behind_proxy: config.client_addr.header.is_some(),
+        trusted_hops: config.client_addr.trusted_hops,
+    });
+    let has_cors = cors.configured();
     Route::new()
-        .nest("/docs", docs)
-        .at("/openapi.json", spec_json)
-        .at("/openapi.yaml", spec_yaml)
+        // Read-only pages: other methods get the 405 (with `Allow`).
+        .nest("/docs", poem::get(docs))
+        .at("/openapi.json", poem::get(spec_json))
+        .at("/openapi.yaml", poem::get(spec_yaml))
         .nest("/", service)
         .data(state)
         .with(CatchPanic::new().with_handler(panic_response))
@@ -319,10 +330,12 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .around(api::params::refuse_nul)
         .around(move |ep, req| limit_body(ep, req, limit, body_timeout))
         .around(problem_middleware)
-        .with_if(cors.is_some(), cors.unwrap_or_default())
-        // Again outside CORS, for the refusals CORS makes itself (a foreign origin).
-        .around(problem_middleware)
-        // Outside CORS, so that its `Vary: Origin` and ours both reach the client.
+        // `Allow` on 405s, and `OPTIONS` that is not a preflight.
+        .around(methods::options_and_allow)
+        // Preflights are answered here, before the method check above.
+        .around(move |ep, req| cors::cors(ep, req, cors.clone()))
+        // Outside CORS, so that its `Vary: Origin` and ours both reach the client,
+        // and so that `HEAD` reaches everything inside as the `GET` it asks about.
         .around(move |ep, req| conditional(ep, req, max_age, has_cors))
         // Outermost: the request id, the client address, security headers, the log.
         .around(move |ep, req| edge::edge(ep, req, edge.clone()))

@@ -4,12 +4,11 @@ use chrono::{DateTime, Utc};
 use entity::author;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::{Found, Saved};
+use super::found::{Created, Found, Saved};
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -64,13 +63,6 @@ pub struct AuthorList {
     pub data: Vec<Author>,
     /// Paging information.
     pub meta: ListMeta,
-}
-
-#[derive(ApiResponse)]
-pub enum AuthorCreated {
-    /// Created; `Location` is its address.
-    #[oai(status = 201)]
-    Created(Json<Author>, #[oai(header = "Location")] String),
 }
 
 pub struct AuthorsApi;
@@ -146,11 +138,11 @@ impl AuthorsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         body: JsonBody<AuthorCreate>,
-    ) -> Result<AuthorCreated, CreateError> {
+    ) -> Result<Created<Author>, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let created = taxonomy::create_author(&state.db, body.0).await?;
         let location = format!("/api/v1/authors/{}", created.id);
-        Ok(AuthorCreated::Created(Json(created.into()), location))
+        Ok(Created(created.into(), location))
     }
 
     /// Update an author

@@ -3,15 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use entity::comment;
-use poem::Request;
 use poem::web::Data;
+use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::{Found, Saved};
+use super::found::{Found, Saved, created_etag, json_response};
 use super::publishers::Deleted;
 use super::{ApiTags, AppState, ListMeta, page_params, require};
 use crate::auth::BearerAuth;
@@ -75,12 +76,40 @@ impl CommentList {
     }
 }
 
-#[derive(ApiResponse)]
-pub enum CommentCreated {
-    /// Received and held for moderation (`status` is `pending`); `Location` is its
-    /// address for moderators.
-    #[oai(status = 201)]
-    Created(Json<Comment>, #[oai(header = "Location")] String),
+/// A comment received and held for moderation: 201 with its `ETag`, and no
+/// `Location`, because nothing its poster may read has the comment until an editor
+/// approves it (then it shows in the article's comments).
+pub struct CommentReceived(pub Comment);
+
+impl IntoResponse for CommentReceived {
+    fn into_response(self) -> Response {
+        let mut resp = json_response(&self.0);
+        resp.set_status(poem::http::StatusCode::CREATED);
+        resp
+    }
+}
+
+impl ApiResponse for CommentReceived {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Received and held for moderation (`status` is `pending`). There is \
+                    no `Location`: the comment cannot be read until an editor approves it, and \
+                    then it appears in `GET /api/v1/articles/{id_or_slug}/comments`.",
+                status: Some(201),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "application/json; charset=utf-8",
+                    schema: Comment::schema_ref(),
+                }],
+                headers: vec![created_etag()],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        Comment::register(registry);
+    }
 }
 
 crate::problem_responses!(
@@ -184,7 +213,7 @@ impl CommentsApi {
         /// The article's id or slug.
         id_or_slug: Path<String>,
         body: JsonBody<CommentCreate>,
-    ) -> Result<CommentCreated, PostCommentError> {
+    ) -> Result<CommentReceived, PostCommentError> {
         // Checked first, so a typo costs the reader none of their allowance.
         let input = comments::check(body.0)?;
         let client = address_key(ClientAddr::of(req));
@@ -199,8 +228,7 @@ impl CommentsApi {
             })?;
         let created = comments::create(&state.db, &id_or_slug.0, input, state.clock.now()).await?;
         tracing::info!(comment = %created.id, article = %created.article_id, "comment received");
-        let location = format!("/api/v1/comments/{}", created.id);
-        Ok(CommentCreated::Created(Json(created.into()), location))
+        Ok(CommentReceived(created.into()))
     }
 
     /// List comments for moderation

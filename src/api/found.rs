@@ -147,6 +147,68 @@ impl<T: Serialize + Send + Type + Described> ApiResponse for Saved<T> {
     }
 }
 
+/// A 201 response to a create: `Location` (the new resource's address) and the JSON
+/// body, written as a read of it is, so that the `ETag` the conditional middleware
+/// puts on every 201 (over the exact body) is the one a read of it answers.
+pub struct Created<T>(pub T, pub String);
+
+impl<T: Serialize + Send> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        let mut resp = json_response(&self.0);
+        resp.set_status(poem::http::StatusCode::CREATED);
+        if let Ok(value) = self.1.parse() {
+            resp.headers_mut()
+                .insert(poem::http::header::LOCATION, value);
+        }
+        resp
+    }
+}
+
+/// The `ETag` of a 201, for the spec.
+pub fn created_etag() -> MetaHeader {
+    MetaHeader {
+        name: "ETag".to_string(),
+        description: Some(
+            "A strong entity tag of this exact body: the one a read of the new resource \
+             answers, so it can be sent back as `If-None-Match`."
+                .to_string(),
+        ),
+        required: true,
+        deprecated: false,
+        schema: String::schema_ref(),
+    }
+}
+
+impl<T: Serialize + Send + Type> ApiResponse for Created<T> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Created; `Location` is its address.",
+                status: Some(201),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "application/json; charset=utf-8",
+                    schema: T::schema_ref(),
+                }],
+                headers: vec![
+                    MetaHeader {
+                        name: "Location".to_string(),
+                        description: Some("The new resource's address.".to_string()),
+                        required: true,
+                        deprecated: false,
+                        schema: String::schema_ref(),
+                    },
+                    created_etag(),
+                ],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
 macro_rules! described {
     ($($ty:ty => $doc:literal),+ $(,)?) => {$(
         impl Described for $ty {

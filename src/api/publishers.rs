@@ -4,12 +4,11 @@ use chrono::{DateTime, Utc};
 use entity::publisher;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::{Found, Saved};
+use super::found::{Created, Found, Saved};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
 };
@@ -71,13 +70,6 @@ pub enum NameSort {
     Name,
     #[oai(rename = "-name")]
     NameDesc,
-}
-
-#[derive(ApiResponse)]
-pub enum PublisherCreated {
-    /// Created; `Location` is its address.
-    #[oai(status = 201)]
-    Created(Json<Publisher>, #[oai(header = "Location")] String),
 }
 
 #[derive(ApiResponse)]
@@ -175,11 +167,11 @@ impl PublishersApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         body: JsonBody<PublisherCreate>,
-    ) -> Result<PublisherCreated, CreateError> {
+    ) -> Result<Created<Publisher>, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let created = taxonomy::create_publisher(&state.db, body.0).await?;
         let location = format!("/api/v1/publishers/{}", created.id);
-        Ok(PublisherCreated::Created(Json(created.into()), location))
+        Ok(Created(created.into(), location))
     }
 
     /// Update a publisher

@@ -4,12 +4,11 @@ use chrono::{DateTime, Utc};
 use entity::tag;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::{Found, Saved};
+use super::found::{Created, Found, Saved};
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -58,13 +57,6 @@ pub struct TagList {
     pub data: Vec<Tag>,
     /// Paging information.
     pub meta: ListMeta,
-}
-
-#[derive(ApiResponse)]
-pub enum TagCreated {
-    /// Created; `Location` is its address.
-    #[oai(status = 201)]
-    Created(Json<Tag>, #[oai(header = "Location")] String),
 }
 
 pub struct TagsApi;
@@ -133,11 +125,11 @@ impl TagsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         body: JsonBody<TagCreate>,
-    ) -> Result<TagCreated, CreateError> {
+    ) -> Result<Created<Tag>, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
         let created = taxonomy::create_tag(&state.db, body.0).await?;
         let location = format!("/api/v1/tags/{}", created.id);
-        Ok(TagCreated::Created(Json(created.into()), location))
+        Ok(Created(created.into(), location))
     }
 
     /// Update a tag

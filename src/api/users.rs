@@ -4,12 +4,11 @@ use chrono::{DateTime, Utc};
 use entity::user;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::{Found, Saved};
+use super::found::{Created, Found, Saved};
 use super::publishers::Deleted;
 use super::{ApiTags, AppState, ListMeta, page_params, require};
 use crate::accounts::users::{self, UserCreate, UserUpdate};
@@ -59,13 +58,6 @@ pub struct UserList {
     pub data: Vec<User>,
     /// Paging information.
     pub meta: ListMeta,
-}
-
-#[derive(ApiResponse)]
-pub enum UserCreated {
-    /// Created; `Location` is its address.
-    #[oai(status = 201)]
-    Created(Json<User>, #[oai(header = "Location")] String),
 }
 
 crate::problem_responses!(
@@ -167,12 +159,12 @@ impl UsersApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         body: JsonBody<UserCreate>,
-    ) -> Result<UserCreated, UserCreateError> {
+    ) -> Result<Created<User>, UserCreateError> {
         require(&auth.0, Action::ManageUsers)?;
         let created = users::create(&state.db, &state.passwords, body.0, state.clock.now()).await?;
         tracing::info!(user = %created.id, role = %created.role, by = %auth.0.id(), "user created");
         let location = format!("/api/v1/users/{}", created.id);
-        Ok(UserCreated::Created(Json(created.into()), location))
+        Ok(Created(created.into(), location))
     }
 
     /// Get a user
