@@ -15,10 +15,11 @@ use super::found::{Found, json_response, not_modified, read_headers};
 use super::publishers::{Deleted, Publisher};
 use super::tags::Tag;
 use super::{
-    ApiTags, AppState, CreateError, ListError, ListMeta, page_params, require, visibility,
+    ApiTags, AppState, BearerAuth, CreateError, ListError, ListMeta, MaybeAuth, page_params,
+    require, visibility,
 };
 use crate::auth::policy::{self, Action, Scope, Target, scope};
-use crate::auth::{BearerAuth, MaybeAuth, Principal, Viewer};
+use crate::auth::{Principal, Viewer};
 use crate::content::articles::search_terms;
 use crate::content::articles::{
     self, Actor, ArticleCreate, ArticleUpdate, Filter, Include, Lookup, Record, Related, Snapshot,

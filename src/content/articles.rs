@@ -988,7 +988,7 @@ pub struct Snapshot {
     /// The stored status.
     pub status: Status,
     /// When the article is, was or will be public.
-    #[serde(serialize_with = "crate::api::found::rfc3339_opt")]
+    #[serde(serialize_with = "crate::wire::rfc3339_opt")]
     pub published_at: Option<DateTime<Utc>>,
     /// Where the story was filed from.
     pub dateline: Option<String>,
