@@ -25,7 +25,7 @@ use entity::{article, author, publisher, tag};
 use poem_openapi::Enum;
 use uuid::Uuid;
 
-use super::slug::{self};
+use super::slug;
 use crate::error::ApiError;
 
 /// An article's publishing status.
