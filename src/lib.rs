@@ -16,9 +16,13 @@ pub mod cors;
 pub mod edge;
 pub mod error;
 pub mod head;
+#[cfg(test)]
+mod layers;
 pub mod memory;
 pub mod methods;
 pub mod request_id;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
+pub mod wire;

@@ -24,7 +24,7 @@ use crate::connections::{GuardedAcceptor, Timeouts, Tracker};
 use crate::cors::{self, CorsPolicy};
 use crate::edge::{self, Edge, docs_csp};
 use crate::error::{ApiError, problem_for, problem_middleware, problem_response};
-use crate::methods;
+use crate::methods::{self, Methods};
 
 /// Connects to `url` (SQLite or PostgreSQL) with the default pool settings.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -302,6 +302,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The whole HTTP application.
 pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let service = api::service();
+    crate::error::learn_spec(|| service.spec());
     let docs = service.swagger_ui();
     let spec_json = service.spec_endpoint();
     let spec_yaml = service.spec_endpoint_yaml();
@@ -318,6 +319,7 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         trusted_hops: config.client_addr.trusted_hops,
     });
     let has_cors = cors.configured();
+    let methods = Arc::new(Methods::from_spec(&service.spec()));
     Route::new()
         // Read-only pages: other methods get the 405 (with `Allow`).
         .nest("/docs", poem::get(docs))
@@ -331,7 +333,7 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .around(move |ep, req| limit_body(ep, req, limit, body_timeout))
         .around(problem_middleware)
         // `Allow` on 405s, and `OPTIONS` that is not a preflight.
-        .around(methods::options_and_allow)
+        .around(move |ep, req| methods::options_and_allow(ep, req, methods.clone()))
         // Preflights are answered here, before the method check above.
         .around(move |ep, req| cors::cors(ep, req, cors.clone()))
         // Outside CORS, so that its `Vary: Origin` and ours both reach the client,
