@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+
 use migration::{Migrator, MigratorTrait};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::{CatchPanic, Cors};
@@ -340,6 +342,12 @@ pub struct Application {
 /// when no user exists yet. Says whether any user exists afterwards.
 async fn bootstrap_admin(state: &AppState, config: &Config) -> anyhow::Result<bool> {
     if users::count(&state.db).await? > 0 {
+        if config.bootstrap_admin.is_some() {
+            tracing::warn!(
+                "DISPATCH_ADMIN_EMAIL and DISPATCH_ADMIN_PASSWORD were ignored: users exist \
+                 already, and they only create the first admin; unset them"
+            );
+        }
         return Ok(true);
     }
     let Some((email, password)) = &config.bootstrap_admin else {
@@ -398,7 +406,16 @@ impl Application {
         };
         let has_users = bootstrap_admin(&state, &config).await?;
 
-        let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
+        let acceptor = TcpListener::bind(config.bind)
+            .into_acceptor()
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (DISPATCH_BIND; is another server using it? set \
+                     DISPATCH_BIND to another address, e.g. 127.0.0.1:8081)",
+                    config.bind
+                )
+            })?;
         Ok(Self {
             acceptor,
             state,
