@@ -8,6 +8,7 @@ mod articles;
 mod auth;
 mod authors;
 mod bad_input;
+mod bodies;
 mod cli;
 mod comments;
 mod edge;
