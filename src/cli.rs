@@ -187,8 +187,11 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::User { action } => user(&config, action).await,
         Command::Token { email, ttl_minutes } => {
-            let db = open_migrated(&config.database_url).await?;
+            // A missing database first (the secret is generated beside a SQLite
+            // file), then a missing secret (before an unreachable server).
+            ensure_exists(&config.database_url)?;
             let secret = config.resolve_jwt_secret()?;
+            let db = open_migrated(&config.database_url).await?;
             let account = find_user(&db, &email).await?;
             anyhow::ensure!(!account.disabled, "the user {email} is disabled");
             let role: Role = account.role.parse().map_err(anyhow::Error::msg)?;
@@ -246,6 +249,15 @@ async fn connect_creating(url: &str) -> anyhow::Result<DatabaseConnection> {
 /// Connects to a database that exists, creating nothing: a missing SQLite file is
 /// an error naming the URL and saying how to create it.
 async fn open_existing(url: &str) -> anyhow::Result<DatabaseConnection> {
+    ensure_exists(url)?;
+    // `mode=rwc` would create the file should it vanish in between.
+    startup::connect(&url.replace("mode=rwc", "mode=rw"))
+        .await
+        .with_context(|| format!("connecting to the database {} (DATABASE_URL)", redact(url)))
+}
+
+/// A missing SQLite file is an error naming the URL and saying how to create it.
+fn ensure_exists(url: &str) -> anyhow::Result<()> {
     let run = invocation().short();
     if let Some(file) = crate::config::sqlite_file(url) {
         anyhow::ensure!(
@@ -257,10 +269,7 @@ async fn open_existing(url: &str) -> anyhow::Result<DatabaseConnection> {
             std::path::absolute(&file).unwrap_or(file.clone()).display()
         );
     }
-    // `mode=rwc` would create the file should it vanish in between.
-    startup::connect(&url.replace("mode=rwc", "mode=rw"))
-        .await
-        .with_context(|| format!("connecting to the database {} (DATABASE_URL)", redact(url)))
+    Ok(())
 }
 
 /// [`open_existing`], refusing a database with pending migrations: only `serve`

@@ -352,9 +352,8 @@ async fn bootstrap_admin(state: &AppState, config: &Config) -> anyhow::Result<bo
     }
     let Some((email, password)) = &config.bootstrap_admin else {
         tracing::warn!(
-            "no user exists yet: create the first admin with `dispatch user create --email you@example.com \
-             --role admin` (the password is read from stdin), or set DISPATCH_ADMIN_EMAIL and \
-             DISPATCH_ADMIN_PASSWORD and start again"
+            "no user exists yet, so nobody can sign in: create the first admin with the `user create` \
+             command, or set DISPATCH_ADMIN_EMAIL and DISPATCH_ADMIN_PASSWORD and start again"
         );
         return Ok(false);
     };
