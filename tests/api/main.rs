@@ -20,6 +20,7 @@ mod outages;
 mod platform;
 mod publishers;
 mod races;
+mod readme;
 mod sessions;
 mod tags;
 mod tokens;
