@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+
 use migration::{Migrator, MigratorTrait};
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
@@ -355,13 +357,18 @@ pub struct Application {
 /// when no user exists yet. Says whether any user exists afterwards.
 async fn bootstrap_admin(state: &AppState, config: &Config) -> anyhow::Result<bool> {
     if users::count(&state.db).await? > 0 {
+        if config.bootstrap_admin.is_some() {
+            tracing::warn!(
+                "DISPATCH_ADMIN_EMAIL and DISPATCH_ADMIN_PASSWORD were ignored: users exist \
+                 already, and they only create the first admin; unset them"
+            );
+        }
         return Ok(true);
     }
     let Some((email, password)) = &config.bootstrap_admin else {
         tracing::warn!(
-            "no user exists yet: create the first admin with `dispatch user create --email you@example.com \
-             --role admin` (the password is read from stdin), or set DISPATCH_ADMIN_EMAIL and \
-             DISPATCH_ADMIN_PASSWORD and start again"
+            "no user exists yet, so nobody can sign in: create the first admin with the `user create` \
+             command, or set DISPATCH_ADMIN_EMAIL and DISPATCH_ADMIN_PASSWORD and start again"
         );
         return Ok(false);
     };
@@ -413,7 +420,16 @@ impl Application {
         };
         let has_users = bootstrap_admin(&state, &config).await?;
 
-        let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
+        let acceptor = TcpListener::bind(config.bind)
+            .into_acceptor()
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (DISPATCH_BIND; is another server using it? set \
+                     DISPATCH_BIND to another address, e.g. 127.0.0.1:8081)",
+                    config.bind
+                )
+            })?;
         Ok(Self {
             acceptor,
             state,

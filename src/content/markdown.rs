@@ -2,10 +2,12 @@
 //! and the reading time; and the bound on how deeply a body may nest, so that
 //! rendering one (off the async threads, a few at a time) stays cheap.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 use tokio::sync::Semaphore;
+use unicase::UniCase;
 
 use crate::error::ApiError;
 
@@ -36,6 +38,8 @@ const VOID: &[&str] = &[
 /// Words read per minute for `reading_time_minutes`.
 const WORDS_PER_MINUTE: usize = 200;
 const EXCERPT_CHARS: usize = 240;
+/// What a footnote's id starts with (its number follows).
+const FOOTNOTE_ID: &str = "fn-";
 
 fn options() -> Options {
     Options::ENABLE_TABLES
@@ -49,13 +53,68 @@ fn options() -> Options {
 fn rendered(markdown: &str) -> (String, usize) {
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     let mut attributes = 0usize;
-    let events = Parser::new_ext(markdown, options()).inspect(|event| {
-        if let Event::Html(raw) | Event::InlineHtml(raw) = event {
-            attributes = attributes.saturating_add(attribute_room(raw));
-        }
-    });
+    let mut footnotes = Footnotes::default();
+    let events = Parser::new_ext(markdown, options())
+        .inspect(|event| {
+            if let Event::Html(raw) | Event::InlineHtml(raw) = event {
+                attributes = attributes.saturating_add(attribute_room(raw));
+            }
+        })
+        .map(|event| footnotes.html(event));
     html::push_html(&mut out, events);
     (out, attributes)
+}
+
+/// Footnotes, written with ids the sanitiser keeps: a reference links to
+/// `#fn-N` and its definition carries `id="fn-N"`, N numbering the labels in
+/// order of first appearance. Labels match as the parser matches them (case
+/// folded), so a reference and its definition always get the same N.
+#[derive(Default)]
+struct Footnotes {
+    numbers: HashMap<UniCase<String>, usize>,
+}
+
+impl Footnotes {
+    fn number(&mut self, label: &str) -> usize {
+        let next = self.numbers.len() + 1;
+        *self
+            .numbers
+            .entry(UniCase::new(label.to_string()))
+            .or_insert(next)
+    }
+
+    /// `event`, or for a footnote reference or definition its HTML.
+    fn html<'a>(&mut self, event: Event<'a>) -> Event<'a> {
+        match event {
+            Event::FootnoteReference(label) => {
+                let n = self.number(&label);
+                Event::InlineHtml(
+                    format!(
+                        "<sup class=\"footnote-reference\"><a href=\"#{FOOTNOTE_ID}{n}\">{n}</a></sup>"
+                    )
+                    .into(),
+                )
+            }
+            Event::Start(Tag::FootnoteDefinition(label)) => {
+                let n = self.number(&label);
+                Event::Html(
+                    format!(
+                        "<div class=\"footnote-definition\" id=\"{FOOTNOTE_ID}{n}\">\
+                         <sup class=\"footnote-definition-label\">{n}</sup>"
+                    )
+                    .into(),
+                )
+            }
+            Event::End(TagEnd::FootnoteDefinition) => Event::Html("</div>\n".into()),
+            other => other,
+        }
+    }
+}
+
+/// Whether `id` is one [`Footnotes`] writes: `fn-` and a number.
+fn is_footnote_id(id: &str) -> bool {
+    id.strip_prefix(FOOTNOTE_ID)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An upper bound on the attributes `raw` HTML can give its tags, whatever its
@@ -82,10 +141,19 @@ fn attribute_room(raw: &str) -> usize {
 }
 
 /// Removes everything executable from HTML: no `<script>`, no event-handler
-/// attributes, no `javascript:` URLs (ammonia's allow-list).
+/// attributes, no `javascript:` URLs (ammonia's allow-list). Footnote
+/// definitions keep their `fn-N` id (and footnotes their classes), so that the
+/// links to them lead somewhere; no other id survives.
 fn sanitise(unsafe_html: &str) -> String {
     ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
+        .add_tag_attributes("div", &["id"])
+        .add_allowed_classes("div", &["footnote-definition"])
+        .add_allowed_classes("sup", &["footnote-reference", "footnote-definition-label"])
+        .attribute_filter(|element, attribute, value| match (element, attribute) {
+            ("div", "id") if !is_footnote_id(value) => None,
+            _ => Some(value.into()),
+        })
         .clean(unsafe_html)
         .to_string()
 }
@@ -170,21 +238,55 @@ async fn off_thread<T: Send + 'static>(
         .map_err(|_| ApiError::Internal)
 }
 
-/// The plain text of the first paragraph, shortened at a word boundary.
+/// The plain text of the first paragraph with any text, shortened at a word
+/// boundary: the text a reader sees in that paragraph of `body_html`. The body
+/// (without its footnotes) is rendered and reduced by the sanitiser to its
+/// paragraphs, so that what the sanitiser drops never reaches the excerpt: the
+/// content of `<script>` and `<style>`, comments, and text that hand-written HTML
+/// left inside either of them.
 pub fn excerpt(markdown: &str) -> String {
-    let mut text = String::new();
-    let mut in_paragraph = false;
-    for event in Parser::new_ext(markdown, options()) {
-        match event {
-            Event::Start(Tag::Paragraph) => in_paragraph = true,
-            Event::End(TagEnd::Paragraph) if !text.trim().is_empty() => break,
-            Event::End(TagEnd::Paragraph) => in_paragraph = false,
-            Event::Text(t) | Event::Code(t) if in_paragraph => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak if in_paragraph => text.push(' '),
-            _ => {}
+    let mut in_footnote = false;
+    let events = Parser::new_ext(markdown, options()).filter(|event| match event {
+        Event::Start(Tag::FootnoteDefinition(_)) => {
+            in_footnote = true;
+            false
         }
-    }
-    shorten(text.trim(), EXCERPT_CHARS)
+        Event::End(TagEnd::FootnoteDefinition) => {
+            in_footnote = false;
+            false
+        }
+        Event::FootnoteReference(_) => false,
+        _ => !in_footnote,
+    });
+    let mut raw = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut raw, events);
+    let paragraphs = ammonia::Builder::empty()
+        .add_tags(&["p"])
+        .generic_attributes(HashSet::new())
+        .clean(&raw)
+        .to_string();
+    let text = paragraphs
+        .split("<p>")
+        .skip(1)
+        .map(|p| p.split("</p>").next().unwrap_or_default())
+        .map(|p| {
+            // Runs of white space read as one space, as in a browser.
+            unescape(p)
+                .split_ascii_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .find(|p| !p.is_empty())
+        .unwrap_or_default();
+    shorten(&text, EXCERPT_CHARS)
+}
+
+/// The text of the sanitiser's output: it escapes only these in text.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
 }
 
 fn shorten(text: &str, max_chars: usize) -> String {
@@ -268,6 +370,80 @@ mod tests {
         let long = excerpt(&"word ".repeat(200));
         assert!(long.ends_with('…'));
         assert!(long.chars().count() <= 241);
+    }
+
+    #[test]
+    fn the_excerpt_keeps_no_text_the_sanitiser_drops() {
+        let cases = [
+            ("Hello <script>alert(1)</script>", "Hello"),
+            ("Hello <style>p { color: red }</style> there", "Hello there"),
+            ("Hello <!-- a secret note --> there", "Hello there"),
+            ("Hi <span>there</span> *you*", "Hi there you"),
+            // A script opened by a raw HTML block runs on past its blank line.
+            (
+                "<div><script>\nalert(1)\n\nresidue</script></div>\n\nThe real opening.",
+                "The real opening.",
+            ),
+            // So does a comment, and its `-->` in a paragraph is escaped text, so it
+            // never closes: the body shows nothing, and so does the excerpt.
+            ("<div><!-- open\n\nstill a comment -->\n\nHidden text.", ""),
+            ("<script>\nalert(1)\n</script>\n\nAfter.", "After."),
+            (
+                "<style>\np {}\n</style>\n\nAfter the style.",
+                "After the style.",
+            ),
+            ("Before<script>", "Before"),
+            ("Tom &amp; Jerry &lt;3 a\u{a0}b", "Tom & Jerry <3 a\u{a0}b"),
+            ("Code `<b>` stays", "Code <b> stays"),
+            ("A note[^1] here.\n\n[^1]: The note.", "A note here."),
+            ("[^1]: A note first.\n\nThe story.[^1]", "The story."),
+        ];
+        for (markdown, expected) in cases {
+            assert_eq!(excerpt(markdown), expected, "{markdown:?}");
+            let visible = ammonia::Builder::empty()
+                .clean(&render(markdown))
+                .to_string();
+            assert!(!excerpt(markdown).contains("alert"), "{markdown:?}");
+            assert!(!visible.contains("alert"), "{markdown:?}");
+        }
+    }
+
+    /// The `href="#…"` of every link in `html`, and the `id`s it holds.
+    fn anchors(html: &str) -> (Vec<String>, Vec<String>) {
+        let values = |attr: &str| -> Vec<String> {
+            html.split(attr)
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .map(str::to_string)
+                .collect()
+        };
+        (values("href=\"#"), values(" id=\""))
+    }
+
+    #[test]
+    fn footnote_links_lead_to_ids_that_survive_sanitising() {
+        let html = render(
+            "Rents rose[^rent] and fares[^Fares] fell[^rent].\n\n\
+             [^rent]: City figures.\n\n[^fares]: The *harbour* board.\n\n\
+             An [^undefined] one.",
+        );
+        let (links, ids) = anchors(&html);
+        assert_eq!(links, ["fn-1", "fn-2", "fn-1"], "{html}");
+        assert_eq!(ids, ["fn-1", "fn-2"], "{html}");
+        assert!(
+            html.contains("<sup class=\"footnote-reference\"><a href=\"#fn-1\""),
+            "{html}"
+        );
+        assert!(html.contains("<em>harbour</em>"), "{html}");
+        assert!(html.contains("An [^undefined] one."), "{html}");
+    }
+
+    #[test]
+    fn no_other_id_survives_sanitising() {
+        let html = render("<div id=\"login\">x</div><p id=\"fn-1\">y</p><div id=\"fn-x\">z</div>");
+        assert_eq!(anchors(&html).1, Vec::<String>::new(), "{html}");
+        assert!(is_footnote_id("fn-12"));
+        assert!(!is_footnote_id("fn-") && !is_footnote_id("fn-1a") && !is_footnote_id("x-1"));
     }
 
     #[test]

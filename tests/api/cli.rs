@@ -25,6 +25,8 @@ fn dispatch_with_input(
         .env_remove("DISPATCH_JWT_SECRET")
         .env_remove("DISPATCH_ADMIN_EMAIL")
         .env_remove("DISPATCH_ADMIN_PASSWORD")
+        // `cargo test` sets it; the binary would take itself for `cargo run`.
+        .env_remove("CARGO")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -40,6 +42,12 @@ fn dispatch_with_input(
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// `dispatch migrate up`, which creates a missing SQLite file.
+fn migrate_up(dir: &std::path::Path, env: &[(&str, &str)]) {
+    let out = dispatch(dir, &["migrate", "up"], env);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 fn temp_dir() -> std::path::PathBuf {
@@ -216,6 +224,7 @@ async fn user_create_and_set_password_read_the_password_from_stdin() {
 #[test]
 fn on_sqlite_without_a_secret_one_is_generated_once_into_a_private_file() {
     let dir = temp_dir();
+    migrate_up(&dir, &[]);
     let created = dispatch_with_input(
         &dir,
         &[
@@ -268,6 +277,7 @@ fn on_sqlite_without_a_secret_one_is_generated_once_into_a_private_file() {
 fn a_jwt_secret_file_others_can_read_is_refused_on_sqlite() {
     use std::os::unix::fs::PermissionsExt;
     let dir = temp_dir();
+    migrate_up(&dir, &[]);
     let created = dispatch_with_input(
         &dir,
         &[
@@ -342,12 +352,30 @@ fn openapi_prints_the_committed_spec() {
 
 /// `migrate status` lists every migration, one line each, on the test backend
 /// (a fresh SQLite file, or a fresh PostgreSQL database under `TEST_DATABASE_URL`).
+/// After a `migrate down`, only `migrate up` (or `serve`) applies it again: every
+/// other command refuses, with the hint, and leaves it pending.
 #[tokio::test]
 async fn migrate_reports_status_and_goes_up_and_down_on_the_test_backend() {
     use migration::{Migrator, MigratorTrait};
     let (url, _guard) = fresh_database().await;
     let dir = temp_dir();
-    let env = [("DATABASE_URL", url.as_str())];
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("DISPATCH_JWT_SECRET", SECRET),
+    ];
+    if let Some(file) = dispatch::config::sqlite_file(&url) {
+        // No file yet: `status` says so and creates none. An empty file is an
+        // empty database.
+        let missing = dispatch(&dir, &["migrate", "status"], &env);
+        assert!(!missing.status.success());
+        assert!(
+            stderr(&missing).contains("there is no database at sqlite://"),
+            "{}",
+            stderr(&missing)
+        );
+        assert!(!file.exists(), "migrate status created {}", file.display());
+        std::fs::File::create(&file).unwrap();
+    }
     let all = Migrator::migrations().len();
     let status = |label: &str| {
         let out = dispatch(&dir, &["migrate", "status"], &env);
@@ -368,16 +396,408 @@ async fn migrate_reports_status_and_goes_up_and_down_on_the_test_backend() {
     assert!(after.lines().all(|l| l.starts_with("applied")), "{after}");
     let down = dispatch(&dir, &["migrate", "down"], &env);
     assert!(down.status.success(), "{}", stderr(&down));
-    let rolled = status("after down");
-    assert_eq!(
-        rolled.lines().filter(|l| l.starts_with("pending")).count(),
-        1,
-        "{rolled}"
+    let one_pending = |label: &str| {
+        let rolled = status(label);
+        assert_eq!(
+            rolled.lines().filter(|l| l.starts_with("pending")).count(),
+            1,
+            "{label}: {rolled}"
+        );
+        assert_eq!(
+            rolled.lines().filter(|l| l.starts_with("applied")).count(),
+            all - 1,
+            "{label}: {rolled}"
+        );
+    };
+    one_pending("after down");
+    let latest = Migrator::migrations()
+        .last()
+        .map(|m| m.name().to_string())
+        .unwrap();
+    for args in [
+        &["user", "list"][..],
+        &["token", "--email", "chief@ledger.example"],
+        &["seed"],
+        &["user", "set-password", "--email", "chief@ledger.example"],
+        &[
+            "user",
+            "create",
+            "--email",
+            "chief@ledger.example",
+            "--role",
+            "admin",
+        ],
+    ] {
+        let refused = dispatch_with_input(&dir, args, &env, "copper kettle at dawn\n");
+        assert!(!refused.status.success(), "{args:?}");
+        let err = stderr(&refused);
+        assert!(
+            err.contains("has 1 pending migration(s)")
+                && err.contains(&latest)
+                && err.contains("migrate up`"),
+            "{args:?}: {err}"
+        );
+        one_pending(&format!("after {args:?}"));
+    }
+    migrate_up(&dir, &env);
+    let list = dispatch(&dir, &["user", "list"], &env);
+    assert!(list.status.success(), "{}", stderr(&list));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Every command but `serve` and `migrate up` needs a database that exists: against
+/// a missing SQLite file it is an error naming the URL and how to create it, and
+/// nothing is created (neither the file nor a JWT secret beside it).
+#[test]
+fn commands_other_than_serve_and_migrate_up_create_no_database() {
+    let dir = temp_dir();
+    for args in [
+        &["token", "--email", "chief@ledger.example"][..],
+        &["user", "list"],
+        &["user", "set-password", "--email", "chief@ledger.example"],
+        &[
+            "user",
+            "create",
+            "--email",
+            "chief@ledger.example",
+            "--role",
+            "admin",
+        ],
+        &["seed"],
+        &["migrate", "status"],
+        &["migrate", "down"],
+    ] {
+        let out = dispatch_with_input(&dir, args, &[], "copper kettle at dawn\n");
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("there is no database at sqlite://dispatch.db (DATABASE_URL)")
+                && err.contains("dispatch migrate up`"),
+            "{args:?}: {err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+    // The same against a named file.
+    let url = format!("sqlite://{}/news.db?mode=rwc", dir.display());
+    let out = dispatch(&dir, &["user", "list"], &[("DATABASE_URL", &url)]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(&format!(
+            "there is no database at sqlite://{}/news.db",
+            dir.display()
+        )),
+        "{}",
+        stderr(&out)
     );
-    assert_eq!(
-        rolled.lines().filter(|l| l.starts_with("applied")).count(),
-        all - 1,
-        "{rolled}"
+    assert!(!dir.join("news.db").exists());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A PostgreSQL database that does not exist is named (without its password).
+#[test]
+fn a_missing_postgres_database_is_named_without_its_password() {
+    let Some(server) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    else {
+        eprintln!("skipped: TEST_DATABASE_URL names no PostgreSQL server");
+        return;
+    };
+    let dir = temp_dir();
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    let name = format!("dispatch_missing_{}", uuid::Uuid::now_v7().simple());
+    let with_password = base.replacen("://", "://hunter2user:hunter2@", 1);
+    let with_password = match with_password.split_once('@') {
+        // `postgres://postgres@host` names a user already: keep it, add the password.
+        Some((_, rest)) if rest.contains('@') => base.replacen("@", ":hunter2@", 1),
+        _ => with_password,
+    };
+    let url = format!("{with_password}/{name}?password=hunter2");
+    let out = dispatch(
+        &dir,
+        &["user", "list"],
+        &[("DATABASE_URL", &url), ("DISPATCH_JWT_SECRET", SECRET)],
     );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&name) && err.contains("(DATABASE_URL)"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Each command that uses a database says which on one stderr line, with no
+/// password, before anything else; stdout stays for the command's output.
+#[test]
+fn each_command_names_its_database_on_one_stderr_line() {
+    let dir = temp_dir();
+    migrate_up(&dir, &[]);
+    let list = dispatch(&dir, &["user", "list"], &[]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let file = std::path::absolute(dir.join("dispatch.db")).unwrap();
+    let lines: Vec<String> = stderr(&list)
+        .lines()
+        .filter(|l| l.starts_with("dispatch: database "))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [format!(
+            "dispatch: database sqlite://dispatch.db (the file {}; the default; set DATABASE_URL to use another)",
+            file.display()
+        )]
+    );
+    let pg = dispatch(
+        &dir,
+        &["user", "list"],
+        &[(
+            "DATABASE_URL",
+            "postgres://editor:hunter2@127.0.0.1:1/news?password=hunter2",
+        )],
+    );
+    assert!(!pg.status.success());
+    let err = stderr(&pg);
+    assert_eq!(
+        err.lines().next(),
+        Some("dispatch: database postgres://127.0.0.1:1/news (from DATABASE_URL)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("connecting to the database postgres://127.0.0.1:1/news (DATABASE_URL)"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    // `openapi` uses none and says nothing of one.
+    let spec = dispatch(&dir, &["openapi"], &[]);
+    assert!(!stderr(&spec).contains("database"), "{}", stderr(&spec));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// The subcommands a `--help` text lists under `Commands:`.
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every command's help, found by walking `Commands:` from the top, says where its
+/// database comes from (`DATABASE_URL`), and every option has a description.
+#[test]
+fn every_command_and_option_has_help_naming_database_url() {
+    let dir = temp_dir();
+    let mut queue: Vec<Vec<String>> = vec![vec![]];
+    let mut seen = Vec::new();
+    while let Some(path) = queue.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("-h");
+        let out = dispatch(&dir, &args, &[]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains("DATABASE_URL"), "{args:?}:\n{help}");
+        let options: Vec<&str> = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Options:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .collect();
+        assert!(!options.is_empty(), "{args:?}:\n{help}");
+        for line in options {
+            // `  -e, --email <EMAIL>  The user's email.`: a flag, then its text.
+            let described = line
+                .trim_start()
+                .split("  ")
+                .filter(|part| !part.trim().is_empty())
+                .count()
+                >= 2;
+            assert!(described, "{args:?}: an option without help: {line:?}");
+        }
+        for sub in subcommands(&help) {
+            let mut next = path.clone();
+            next.push(sub);
+            queue.push(next);
+        }
+        seen.push(path.join(" "));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "",
+            "migrate",
+            "migrate down",
+            "migrate status",
+            "migrate up",
+            "openapi",
+            "seed",
+            "serve",
+            "token",
+            "user",
+            "user create",
+            "user list",
+            "user set-password",
+        ]
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// `seed` loads the demo newsroom; `--demo`, once required, is still accepted.
+#[test]
+fn seed_loads_the_demo_with_or_without_the_demo_flag() {
+    for args in [&["seed"][..], &["seed", "--demo"]] {
+        let dir = temp_dir();
+        migrate_up(&dir, &[]);
+        let out = dispatch(&dir, args, &[]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "loaded the demo newsroom: 20 articles\n"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+/// Runs `dispatch serve` until its stdout has shown `until` (or it exits), then
+/// stops it; gives back stdout and stderr.
+fn serve_until(dir: &std::path::Path, env: &[(&str, &str)], until: &str) -> (String, String) {
+    use std::io::{BufRead, Read};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dispatch"));
+    cmd.current_dir(dir)
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env_remove("DISPATCH_JWT_SECRET")
+        .env_remove("DISPATCH_ADMIN_EMAIL")
+        .env_remove("DISPATCH_ADMIN_PASSWORD")
+        .env_remove("CARGO")
+        .env("DISPATCH_BIND", "127.0.0.1:0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run dispatch serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        err_pipe.read_to_string(&mut text).ok();
+        text
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let until = until.to_string();
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(&until) {
+                break;
+            }
+        }
+        tx.send(seen).ok();
+    });
+    let seen = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_default();
+    child.kill().ok();
+    child.wait().ok();
+    (seen, errors.join().unwrap_or_default())
+}
+
+/// The start banner shows the commands to run as the user ran this one: the
+/// binary as it was named, and under `cargo run` the cargo form too.
+#[test]
+fn the_start_banner_shows_the_command_as_it_was_run() {
+    let dir = temp_dir();
+    let binary = env!("CARGO_BIN_EXE_dispatch");
+    let (out, err) = serve_until(&dir, &[], "DISPATCH_ADMIN_EMAIL");
+    assert!(
+        out.contains("Dispatch is serving the API at http://127.0.0.1:"),
+        "{out}{err}"
+    );
+    assert!(
+        out.contains(&format!(
+            "\n  {binary} user create --email you@example.com --role admin\n"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("cargo"), "{out}");
+    assert!(!err.contains("`dispatch user create"), "{err}");
+    let (out, err) = serve_until(&dir, &[("CARGO", "/usr/bin/cargo")], "DISPATCH_ADMIN_EMAIL");
+    let cargo = if cfg!(debug_assertions) {
+        "cargo run --"
+    } else {
+        "cargo run --release --"
+    };
+    assert!(
+        out.contains(&format!(
+            "\n  {cargo} user create --email you@example.com --role admin\n"
+        )) && out.contains(&format!(
+            "\n  {binary} user create --email you@example.com --role admin   (the binary itself)\n"
+        )),
+        "{out}{err}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// `DISPATCH_ADMIN_*` only create the first admin; set while users exist, the log
+/// says they were ignored.
+#[test]
+fn admin_variables_set_while_users_exist_are_reported_as_ignored() {
+    let dir = temp_dir();
+    let admin = [
+        ("DISPATCH_ADMIN_EMAIL", "chief@ledger.example"),
+        ("DISPATCH_ADMIN_PASSWORD", "copper kettle at dawn"),
+    ];
+    let (out, err) = serve_until(&dir, &admin, "Swagger UI");
+    assert!(out.contains("Swagger UI"), "{out}{err}");
+    assert!(err.contains("created the first admin"), "{err}");
+    assert!(!err.contains("ignored"), "{err}");
+    let (out, err) = serve_until(
+        &dir,
+        &[
+            ("DISPATCH_ADMIN_EMAIL", "someone@ledger.example"),
+            ("DISPATCH_ADMIN_PASSWORD", "another long passphrase"),
+        ],
+        "Swagger UI",
+    );
+    assert!(out.contains("Swagger UI"), "{out}{err}");
+    assert!(
+        err.contains("WARN")
+            && err.contains(
+                "DISPATCH_ADMIN_EMAIL and DISPATCH_ADMIN_PASSWORD were ignored: users exist already"
+            ),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A port in use is an error naming the address and `DISPATCH_BIND`.
+#[test]
+fn a_port_in_use_names_the_address_and_dispatch_bind() {
+    let dir = temp_dir();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = dispatch(&dir, &["serve"], &[("DISPATCH_BIND", &addr)]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "dispatch: cannot listen on {addr} (DISPATCH_BIND;"
+        )),
+        "{err}"
+    );
+    drop(taken);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -170,31 +170,143 @@ impl Resp {
     }
 }
 
+/// A test's database, removed when the test ends (passed or failed): the SQLite
+/// file, or the PostgreSQL database (dropped `WITH (FORCE)`, since the test's
+/// server may still hold connections to it).
 pub enum TestDb {
     Sqlite(std::path::PathBuf),
-    Postgres,
+    Postgres { server: String, name: String },
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let TestDb::Sqlite(path) = self {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        match self {
+            TestDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            TestDb::Postgres { server, name } => {
+                // Drop runs inside the test's runtime, which cannot block on another
+                // future: the drop runs on a thread with a runtime of its own.
+                let (server, name) = (server.clone(), name.clone());
+                let dropped = std::thread::spawn(move || drop_database(&server, &name)).join();
+                match dropped {
+                    Ok(Ok(())) => {}
+                    Ok(Err(err)) => eprintln!("could not drop a test database: {err}"),
+                    Err(_) => {
+                        eprintln!("could not drop a test database: the dropping thread panicked")
+                    }
+                }
             }
         }
     }
 }
 
+/// Drops the database `name` on `server`, ending its connections.
+fn drop_database(server: &str, name: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let admin = sea_orm::Database::connect(server)
+            .await
+            .map_err(|e| e.to_string())?;
+        let dropped = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .map(drop)
+            .map_err(|e| format!("{name}: {e}"));
+        admin.close().await.ok();
+        dropped
+    })
+}
+
+/// What every test database's name starts with; the process id and a UUIDv7 (which
+/// carries its creation time) follow.
+const TEST_DB_PREFIX: &str = "dispatch_test_";
+
+/// How old a leftover test database must be before [`drop_leftovers`] drops it.
+const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Whether the process `pid` is running on this machine (where that cannot be
+/// told, it counts as gone, and the age alone decides).
+fn alive(pid: u32) -> bool {
+    cfg!(target_os = "linux") && std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A database left by a test run that crashed (its drops never ran): named by
+/// [`fresh_database`], its process gone, and older than [`LEFTOVER_AGE`], so that
+/// runs going on beside this one (other checkouts on the same server) keep theirs.
+fn is_leftover(name: &str, now: std::time::SystemTime) -> bool {
+    let Some((pid, id)) = name
+        .strip_prefix(TEST_DB_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+    else {
+        return false;
+    };
+    let (Ok(pid), Ok(id)) = (pid.parse::<u32>(), Uuid::try_parse(id)) else {
+        return false;
+    };
+    let Some((secs, _)) = id.get_timestamp().map(|t| t.to_unix()) else {
+        return false;
+    };
+    let created = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    !alive(pid)
+        && now
+            .duration_since(created)
+            .is_ok_and(|age| age > LEFTOVER_AGE)
+}
+
+/// Drops the leftovers of crashed earlier runs, once per test process.
+async fn drop_leftovers(server: &str) {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        use sea_orm::{ConnectionTrait, Statement};
+        let Ok(admin) = sea_orm::Database::connect(server).await else {
+            return;
+        };
+        let rows = admin
+            .query_all_raw(Statement::from_string(
+                admin.get_database_backend(),
+                format!("SELECT datname FROM pg_database WHERE datname LIKE '{TEST_DB_PREFIX}%'"),
+            ))
+            .await
+            .unwrap_or_default();
+        let now = std::time::SystemTime::now();
+        for row in rows {
+            let Ok(name) = row.try_get::<String>("", "datname") else {
+                continue;
+            };
+            if is_leftover(&name, now) {
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok();
+            }
+        }
+        admin.close().await.ok();
+    })
+    .await;
+}
+
 /// A fresh, migrated database: a new SQLite file, or a new PostgreSQL database on
-/// the server `TEST_DATABASE_URL` names.
+/// the server `TEST_DATABASE_URL` names. It is removed when the guard drops.
 pub async fn fresh_database() -> (String, TestDb) {
-    let name = format!("dispatch_test_{}", Uuid::now_v7().simple());
+    let name = format!(
+        "{TEST_DB_PREFIX}{}_{}",
+        std::process::id(),
+        Uuid::now_v7().simple()
+    );
     match std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|u| u.starts_with("postgres"))
     {
         Some(server) => {
             use sea_orm::ConnectionTrait;
+            drop_leftovers(&server).await;
             let admin = sea_orm::Database::connect(&server)
                 .await
                 .expect("connect to TEST_DATABASE_URL");
@@ -204,7 +316,7 @@ pub async fn fresh_database() -> (String, TestDb) {
                 .expect("create test database");
             admin.close().await.ok();
             let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-            (format!("{base}/{name}"), TestDb::Postgres)
+            (format!("{base}/{name}"), TestDb::Postgres { server, name })
         }
         None => {
             let path = std::env::temp_dir().join(format!("{name}.db"));
@@ -214,6 +326,44 @@ pub async fn fresh_database() -> (String, TestDb) {
             )
         }
     }
+}
+
+#[test]
+fn only_old_test_databases_of_gone_processes_are_leftovers() {
+    let now = std::time::SystemTime::now();
+    let old = std::time::SystemTime::now() - LEFTOVER_AGE - std::time::Duration::from_secs(60);
+    let id_at = |t: std::time::SystemTime| {
+        let since = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+        Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            since.as_secs(),
+            since.subsec_nanos(),
+        ))
+        .simple()
+        .to_string()
+    };
+    // A pid no process has (above Linux's pid_max of 2^22).
+    let gone = 4_999_999u32;
+    let me = std::process::id();
+    assert!(is_leftover(
+        &format!("{TEST_DB_PREFIX}{gone}_{}", id_at(old)),
+        now
+    ));
+    assert!(!is_leftover(
+        &format!("{TEST_DB_PREFIX}{gone}_{}", id_at(now)),
+        now
+    ));
+    assert!(!is_leftover(
+        &format!("{TEST_DB_PREFIX}{me}_{}", id_at(old)),
+        now
+    ));
+    // Names of another form (an older harness, someone else's) are never touched.
+    assert!(!is_leftover(
+        &format!("{TEST_DB_PREFIX}{}", id_at(old)),
+        now
+    ));
+    assert!(!is_leftover("dispatch_test_x_y", now));
+    assert!(!is_leftover("news", now));
 }
 
 pub async fn spawn_app() -> TestApp {
