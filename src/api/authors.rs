@@ -9,14 +9,22 @@ use uuid::Uuid;
 
 use super::body::JsonBody;
 use super::found::{Created, Found, Saved};
-use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
+use super::publishers::{Deleted, NameSort, PublicReadError};
 use super::{
     ApiTags, AppState, BearerAuth, CreateError, DeleteError, ListMeta, UpdateError, page_params,
     require,
 };
 use crate::auth::policy::Action;
-use crate::content::taxonomy::{self, AUTHOR_KEYS, AUTHOR_SORT, AuthorCreate, AuthorUpdate};
+use crate::content::taxonomy::{self, AUTHOR_KEYS, AuthorCreate, AuthorUpdate};
 use crate::error::ApiError;
+
+crate::problem_responses!(
+    /// Errors of the author list.
+    AuthorListError {
+        400 BadRequest "A parameter is malformed or out of range (e.g. `limit` above 100, a forged `cursor`).",
+        422 UnprocessableEntity "`publisher` names no publisher (no such id or slug).",
+    }
+);
 
 /// A byline. An author may exist without a user account.
 #[derive(Object, serde::Serialize, Debug, Clone)]
@@ -93,12 +101,11 @@ impl AuthorsApi {
         cursor: Query<Option<String>>,
         /// `true` adds `meta.total`.
         count: Query<Option<bool>>,
-    ) -> Result<Found<AuthorList>, PublicListError> {
+    ) -> Result<Found<AuthorList>, AuthorListError> {
         let params = page_params(limit.0, cursor.0, count.0);
-        let page = taxonomy::list_by_name(
+        let page = taxonomy::list_authors(
             &state.db,
-            taxonomy::authors_query(publisher.0.as_deref()),
-            AUTHOR_SORT,
+            publisher.0.as_deref(),
             sort.0 == Some(NameSort::NameDesc),
             &params,
         )

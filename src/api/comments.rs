@@ -137,6 +137,7 @@ crate::problem_responses!(
         400 BadRequest "A parameter is malformed or out of range (an unknown `status`, an `article` that is not a UUID, `limit` above 100, a forged `cursor`).",
         401 Unauthorized "No token, or a token that is not valid.",
         403 Forbidden "Only editors and admins moderate comments.",
+        422 UnprocessableEntity "`article` names no article outside the trash.",
     }
 );
 

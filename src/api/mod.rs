@@ -50,7 +50,9 @@ pub enum ApiTags {
 pub struct ListMeta {
     /// The page size used.
     pub limit: u64,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
+    /// Pass as `cursor` to get the next page; `null` on the last page. Paging is
+    /// forward-only: to go back, keep the cursors of the pages already seen (none
+    /// for the first page).
     pub next_cursor: Option<String>,
     /// How many rows match the filters in all, when `count=true` was asked.
     #[oai(skip_serializing_if_is_none)]
@@ -92,6 +94,7 @@ crate::problem_responses!(
     ListError {
         400 BadRequest "A parameter is malformed or out of range (e.g. `limit` above 100, a forged `cursor`).",
         401 Unauthorized "An `Authorization` header was sent with a token that is not valid.",
+        422 UnprocessableEntity "A `publisher`, `author` or `tag` filter names nothing (no such id or slug); the problem's `errors` name each.",
     }
 );
 
@@ -173,6 +176,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
         "A headless CMS for newsrooms. Published content is public; writes need a bearer \
          access token (`Authorization: Bearer <token>`) from `POST /api/v1/auth/login`: paste \
          its `access_token` into Authorize. Every error is `application/problem+json` \
-         (RFC 9457). Lists use keyset pagination: pass `meta.next_cursor` back as `cursor`.",
+         (RFC 9457). Lists use forward-only keyset pagination: pass `meta.next_cursor` back as \
+         `cursor`; a `publisher`, `author` or `tag` filter naming nothing is a 422.",
     )
 }

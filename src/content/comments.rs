@@ -362,7 +362,23 @@ pub async fn list_all(
     if let Some(id) = article_id {
         base = base.filter(comment::Column::ArticleId.eq(id));
     }
-    page(db, base, true, params).await
+    let found = page(db, base, true, params).await?;
+    // An empty page for an id naming no live article is a typo, not "no comments".
+    if let Some(id) = article_id
+        && found.items.is_empty()
+        && article::Entity::find()
+            .filter(article::Column::Id.eq(id))
+            .filter(article::Column::DeletedAt.is_null())
+            .count(db)
+            .await?
+            == 0
+    {
+        return Err(ApiError::unprocessable(
+            "article",
+            format!("no article outside the trash has the id `{id}`"),
+        ));
+    }
+    Ok(found)
 }
 
 /// A plain-text body as HTML: every character that means something in HTML

@@ -71,7 +71,6 @@ async fn every_filter_narrows_the_list() {
     let resp = app.get_as(&by_id, &app.admin).await;
     assert_eq!(ids(&resp).len(), 2);
     check(&app, "/api/v1/articles?publisher=signal", &[&b, &c]).await;
-    check(&app, "/api/v1/articles?publisher=nobody", &[]).await;
     check(&app, "/api/v1/articles?author=maren", &[&a, &b]).await;
     let resp = app
         .get_as(&format!("/api/v1/articles?author={tid}"), &app.admin)
@@ -550,4 +549,67 @@ async fn article_titles_sort_ignoring_case_and_accents() {
     assert_eq!(titles_of(&asc), ["Bea", "dan", "Émile", "Fay"]);
     let desc = app.get_as("/api/v1/articles?sort=-title", &app.admin).await;
     assert_eq!(titles_of(&desc), ["Fay", "Émile", "dan", "Bea"]);
+}
+
+#[tokio::test]
+async fn a_filter_naming_nothing_is_a_422_naming_it_not_an_empty_list() {
+    let app = spawn_app().await;
+    let p = app.publisher("Ledger").await;
+    let quiet = app.create("/api/v1/tags", json!({"name": "Quiet"})).await;
+    app.article(&p, json!({"title": "Tide tables", "status": "published"}))
+        .await;
+    let stranger = uuid::Uuid::now_v7();
+
+    for (path, fields, detail) in [
+        (
+            "/api/v1/articles?tag=climat".to_string(),
+            vec!["tag"],
+            "`tag`: no tag has the id or slug `climat`".to_string(),
+        ),
+        (
+            "/api/v1/articles?publisher=nobody&author=no-one".to_string(),
+            vec!["publisher", "author"],
+            "`publisher`: no publisher has the id or slug `nobody`; `author`: no author has the id or slug `no-one`".to_string(),
+        ),
+        (
+            format!("/api/v1/articles?author={stranger}"),
+            vec!["author"],
+            format!("`author`: no author has the id or slug `{stranger}`"),
+        ),
+        (
+            "/api/v1/authors?publisher=nobody".to_string(),
+            vec!["publisher"],
+            "`publisher`: no publisher has the id or slug `nobody`".to_string(),
+        ),
+    ] {
+        // Anonymous readers and editors alike: publishers, authors and tags are public.
+        app.get(&path)
+            .await
+            .assert_problem(422)
+            .assert_fields(&fields)
+            .assert_detail(&detail);
+        app.get_as(&path, &app.admin)
+            .await
+            .assert_problem(422)
+            .assert_fields(&fields);
+    }
+    // A filter naming a real row that nothing matches is an empty list, not an error.
+    for path in [
+        "/api/v1/articles?tag=quiet".to_string(),
+        format!("/api/v1/articles?tag={}", quiet["id"].as_str().unwrap()),
+        "/api/v1/articles?publisher=ledger&q=nothing-matches".to_string(),
+        "/api/v1/authors?publisher=ledger".to_string(),
+    ] {
+        let resp = app.get(&path).await;
+        resp.assert_status(200);
+        assert_eq!(resp.body["data"], json!([]), "{path}");
+    }
+    // Moderators filtering comments by an article id that names no live article.
+    app.get_as(&format!("/api/v1/comments?article={stranger}"), &app.admin)
+        .await
+        .assert_problem(422)
+        .assert_fields(&["article"])
+        .assert_detail(&format!(
+            "`article`: no article outside the trash has the id `{stranger}`"
+        ));
 }

@@ -17,7 +17,7 @@ use super::{Record, Related, Status, not_found};
 use crate::auth::policy::Visibility;
 use crate::content::page::{Cursor, MAX_LIMIT};
 use crate::content::slug::Key;
-use crate::content::taxonomy::{Page, PageParams};
+use crate::content::taxonomy::{self, AUTHOR_KEYS, PUBLISHER_KEYS, Page, PageParams, TAG_KEYS};
 use crate::error::ApiError;
 
 /// The condition for "public at `at`": published or scheduled, with `published_at` passed.
@@ -353,6 +353,9 @@ pub async fn list(
         .limit(limit + 1)
         .all(db)
         .await?;
+    if models.is_empty() {
+        unknown_filters(db, filter).await?;
+    }
     let next_cursor = if models.len() as u64 > limit {
         models.truncate(limit as usize);
         models.last().map(|last| {
@@ -375,6 +378,39 @@ pub async fn list(
         },
         related,
     ))
+}
+
+/// The 422 for publisher, author or tag filters naming nothing (see
+/// [`taxonomy::check_filter`]); nothing when each names a row.
+async fn unknown_filters(db: &DatabaseConnection, filter: &Filter) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    let publisher = filter.publisher.as_deref();
+    let author = filter.author.as_deref();
+    let tag = filter.tag.as_deref();
+    taxonomy::check_filter::<publisher::Entity>(
+        db,
+        PUBLISHER_KEYS,
+        "publisher",
+        "publisher",
+        publisher,
+        &mut errors,
+    )
+    .await?;
+    taxonomy::check_filter::<author::Entity>(
+        db,
+        AUTHOR_KEYS,
+        "author",
+        "author",
+        author,
+        &mut errors,
+    )
+    .await?;
+    taxonomy::check_filter::<tag::Entity>(db, TAG_KEYS, "tag", "tag", tag, &mut errors).await?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(errors))
+    }
 }
 
 /// What a lookup by id or slug found.
