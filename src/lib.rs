@@ -12,6 +12,8 @@ pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod content;
+pub mod demo;
+pub mod docs;
 pub mod edge;
 pub mod error;
 pub mod memory;

@@ -8,7 +8,7 @@ use migration::{Migrator, MigratorTrait};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::{CatchPanic, Cors};
 use poem::web::Redirect;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
@@ -20,6 +20,7 @@ use crate::auth::{Role, TokenKeys};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, CorsOrigins, ServerConfig};
 use crate::connections::{GuardedAcceptor, Timeouts, Tracker};
+use crate::docs;
 use crate::edge::{self, Edge, docs_csp};
 use crate::error::{ApiError, problem_for, problem_middleware, problem_response};
 
@@ -296,12 +297,12 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The whole HTTP application.
 pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let service = api::service();
-    let docs = service.swagger_ui();
+    let docs_page = docs::page(&service.swagger_ui_html());
     let spec_json = service.spec_endpoint();
     let spec_yaml = service.spec_endpoint_yaml();
     let edge = Arc::new(Edge {
         client: config.client_addr.clone(),
-        docs_csp: docs_csp(&service.swagger_ui_html()),
+        docs_csp: docs_csp(&docs_page),
     });
     let limit = config.body_limit;
     let body_timeout = config.server.body_timeout;
@@ -309,7 +310,8 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let cors = cors(&config.cors_origins);
     let has_cors = cors.is_some();
     Route::new()
-        .nest("/docs", docs)
+        .nest("/docs", docs::endpoint(docs_page))
+        .at("/favicon.ico", get(docs::favicon))
         .at("/openapi.json", spec_json)
         .at("/openapi.yaml", spec_yaml)
         .nest("/", service)
