@@ -16,6 +16,7 @@ use poem_openapi::types::{Example, MaybeUndefined};
 use crate::accounts::users::{UserCreate, UserUpdate};
 use crate::api::auth::{LoginRequest, RefreshRequest};
 use crate::auth::Role;
+use crate::content::articles::{ArticleCreate, ArticleUpdate, Status};
 use crate::content::comments::{CommentCreate, CommentStatus, CommentUpdate};
 use crate::content::taxonomy::{
     AuthorCreate, AuthorUpdate, PublisherCreate, PublisherUpdate, TagCreate, TagUpdate,
@@ -189,6 +190,53 @@ impl Example for CommentUpdate {
     fn example() -> Self {
         CommentUpdate {
             status: CommentStatus::Approved,
+        }
+    }
+}
+
+impl Example for ArticleCreate {
+    fn example() -> Self {
+        ArticleCreate {
+            title: "Ferry fares frozen for 2027".into(),
+            slug: None,
+            subtitle: Some("The harbour board keeps every island fare at this year's price".into()),
+            excerpt: None,
+            body_markdown: "The harbour board **voted** on Tuesday to keep every ferry fare \
+                            at this year's price until the end of 2027.\n\n\
+                            Season tickets for island residents stay at half price."
+                .into(),
+            status: Some(Status::Draft),
+            published_at: None,
+            dateline: Some("HARBOR CITY".into()),
+            canonical_url: None,
+            publisher_id: demo::HARBOR_CITY_LEDGER,
+            syndicated_from_id: None,
+            author_ids: vec![demo::TOMAS_REYES_LINDQVIST],
+            tag_ids: vec![demo::TRANSPORT, demo::BUSINESS],
+        }
+    }
+}
+
+impl Example for ArticleUpdate {
+    fn example() -> Self {
+        ArticleUpdate {
+            title: MaybeUndefined::Undefined,
+            slug: MaybeUndefined::Undefined,
+            subtitle: MaybeUndefined::Value(
+                "A two-year engineering review will weigh a concrete wall, earth berms \
+                 and restored salt marsh"
+                    .into(),
+            ),
+            excerpt: MaybeUndefined::Undefined,
+            body_markdown: MaybeUndefined::Undefined,
+            status: MaybeUndefined::Undefined,
+            published_at: MaybeUndefined::Undefined,
+            dateline: MaybeUndefined::Undefined,
+            canonical_url: MaybeUndefined::Undefined,
+            publisher_id: MaybeUndefined::Undefined,
+            syndicated_from_id: MaybeUndefined::Undefined,
+            author_ids: MaybeUndefined::Value(vec![demo::MAREN_OKAFOR]),
+            tag_ids: MaybeUndefined::Value(vec![demo::LOCAL_POLITICS, demo::CLIMATE]),
         }
     }
 }
