@@ -16,8 +16,12 @@ pub mod demo;
 pub mod docs;
 pub mod edge;
 pub mod error;
+#[cfg(test)]
+mod layers;
 pub mod memory;
 pub mod request_id;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
+pub mod wire;

@@ -297,6 +297,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The whole HTTP application.
 pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let service = api::service();
+    crate::error::learn_spec(|| service.spec());
     let docs_page = docs::page(&service.swagger_ui_html());
     let spec_json = service.spec_endpoint();
     let spec_yaml = service.spec_endpoint_yaml();
