@@ -137,7 +137,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
     }
     let at = now();
     let count = demo.articles.len();
-    for a in demo.articles {
+    for (n, a) in (1..).zip(demo.articles) {
         let status = match a.status.as_str() {
             "draft" => Status::Draft,
             "scheduled" => Status::Scheduled,
@@ -177,7 +177,9 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
             at: now(),
             slugs: crate::content::slug::Made::FirstFree,
         };
-        articles::create(db, input, &actor).await.map_err(fail)?;
+        articles::create_with_id(db, input, &actor, Some(demo::id(Kind::Article, n)))
+            .await
+            .map_err(fail)?;
     }
     Ok(count)
 }
