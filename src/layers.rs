@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 /// layer, except that `accounts` and `content` (one layer) may use each other.
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
+    ("demo", 0),
     ("client", 0),
     ("memory", 0),
     ("request_id", 0),
@@ -29,6 +30,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("accounts", 4),
     ("content", 4),
     ("api", 5),
+    ("docs", 5),
     ("seed", 5),
     ("startup", 6),
     ("cli", 7),

@@ -13,6 +13,8 @@ pub mod config;
 pub mod connections;
 pub mod content;
 pub mod cors;
+pub mod demo;
+pub mod docs;
 pub mod edge;
 pub mod error;
 pub mod head;

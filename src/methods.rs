@@ -10,7 +10,13 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use crate::error::{ApiError, problem_response};
 
 /// The addresses outside the API's spec, and what they answer.
-const OTHER_PATHS: &[&str] = &["/", "/docs", "/openapi.json", "/openapi.yaml"];
+const OTHER_PATHS: &[&str] = &[
+    "/",
+    "/docs",
+    "/favicon.ico",
+    "/openapi.json",
+    "/openapi.yaml",
+];
 
 /// The methods of each path template of the API (split at `/`, methods in upper
 /// case), read from its spec, which `startup::app` hands down (the API sits above).

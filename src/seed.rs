@@ -1,7 +1,7 @@
 //! `dispatch seed --demo`: a small newsroom written for this project (two outlets
 //! and one syndication service, six authors, eight tags, twenty articles with
 //! drafts, scheduled and archived ones among them), loaded through the same
-//! domain functions the API uses.
+//! domain functions the API uses, under the fixed ids of [`crate::demo`].
 
 use std::collections::HashMap;
 
@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::content::articles::{self, ArticleCreate, Status};
 use crate::content::{now, taxonomy};
+use crate::demo::{self, Kind};
 
 const DEMO: &str = include_str!("seed/demo.json");
 
@@ -82,8 +83,8 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
     let fail = |e: crate::error::ApiError| anyhow::anyhow!("{e}");
 
     let mut publishers = HashMap::new();
-    for p in demo.publishers {
-        let created = taxonomy::create_publisher(
+    for (n, p) in (1..).zip(demo.publishers) {
+        let created = taxonomy::create_publisher_with_id(
             db,
             taxonomy::PublisherCreate {
                 name: p.name.into(),
@@ -91,19 +92,20 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
                 description: p.description.map(Into::into),
                 website_url: p.website_url.map(Into::into),
             },
+            Some(demo::id(Kind::Publisher, n)),
         )
         .await
         .map_err(fail)?;
         publishers.insert(p.slug, created.id);
     }
     let mut authors = HashMap::new();
-    for a in demo.authors {
+    for (n, a) in (1..).zip(demo.authors) {
         let publisher_id = a
             .publisher
             .as_deref()
             .map(|s| lookup(&publishers, s, "publisher"))
             .transpose()?;
-        let created = taxonomy::create_author(
+        let created = taxonomy::create_author_with_id(
             db,
             taxonomy::AuthorCreate {
                 name: a.name.into(),
@@ -112,20 +114,22 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
                 avatar_url: a.avatar_url.map(Into::into),
                 publisher_id,
             },
+            Some(demo::id(Kind::Author, n)),
         )
         .await
         .map_err(fail)?;
         authors.insert(a.slug, created.id);
     }
     let mut tags = HashMap::new();
-    for t in demo.tags {
-        let created = taxonomy::create_tag(
+    for (n, t) in (1..).zip(demo.tags) {
+        let created = taxonomy::create_tag_with_id(
             db,
             taxonomy::TagCreate {
                 name: t.name.into(),
                 slug: Some(t.slug.clone().into()),
                 description: t.description.map(Into::into),
             },
+            Some(demo::id(Kind::Tag, n)),
         )
         .await
         .map_err(fail)?;
@@ -133,7 +137,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
     }
     let at = now();
     let count = demo.articles.len();
-    for a in demo.articles {
+    for (n, a) in (1..).zip(demo.articles) {
         let status = match a.status.as_str() {
             "draft" => Status::Draft,
             "scheduled" => Status::Scheduled,
@@ -173,7 +177,9 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
             at: now(),
             slugs: crate::content::slug::Made::FirstFree,
         };
-        articles::create(db, input, &actor).await.map_err(fail)?;
+        articles::create_with_id(db, input, &actor, Some(demo::id(Kind::Article, n)))
+            .await
+            .map_err(fail)?;
     }
     Ok(count)
 }

@@ -11,7 +11,7 @@ use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::CatchPanic;
 use poem::web::Redirect;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
@@ -24,6 +24,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ServerConfig};
 use crate::connections::{GuardedAcceptor, Timeouts, Tracker};
 use crate::cors::{self, CorsPolicy};
+use crate::docs;
 use crate::edge::{self, Edge, docs_csp};
 use crate::error::{ApiError, problem_for, problem_middleware, problem_response};
 use crate::methods::{self, Methods};
@@ -305,12 +306,12 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let service = api::service();
     crate::error::learn_spec(|| service.spec());
-    let docs = service.swagger_ui();
+    let docs_page = docs::page(&service.swagger_ui_html());
     let spec_json = service.spec_endpoint();
     let spec_yaml = service.spec_endpoint_yaml();
     let edge = Arc::new(Edge {
         client: config.client_addr.clone(),
-        docs_csp: docs_csp(&service.swagger_ui_html()),
+        docs_csp: docs_csp(&docs_page),
     });
     let limit = config.body_limit;
     let body_timeout = config.server.body_timeout;
@@ -324,9 +325,10 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let methods = Arc::new(Methods::from_spec(&service.spec()));
     Route::new()
         // Read-only pages: other methods get the 405 (with `Allow`).
-        .nest("/docs", poem::get(docs))
-        .at("/openapi.json", poem::get(spec_json))
-        .at("/openapi.yaml", poem::get(spec_yaml))
+        .nest("/docs", get(docs::endpoint(docs_page)))
+        .at("/favicon.ico", get(docs::favicon))
+        .at("/openapi.json", get(spec_json))
+        .at("/openapi.yaml", get(spec_yaml))
         .nest("/", service)
         .data(state)
         .with(CatchPanic::new().with_handler(panic_response))

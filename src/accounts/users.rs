@@ -23,6 +23,8 @@ use crate::error::{ApiError, FieldError};
 /// A new account.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct UserCreate {
     /// The sign-in email; stored trimmed and lower-cased, unique.
     #[oai(validator(max_length = 254))]
@@ -42,6 +44,8 @@ pub struct UserCreate {
 /// Changes to an account; absent fields stay as they are.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct UserUpdate {
     /// A new sign-in email.
     #[oai(validator(max_length = 254))]

@@ -17,6 +17,8 @@ use crate::content::text::Text;
 /// Credentials.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct LoginRequest {
     /// The account's email (case and surrounding spaces do not matter).
     #[oai(validator(max_length = 254))]
@@ -29,6 +31,8 @@ pub struct LoginRequest {
 /// A refresh token from a login or an earlier refresh.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct RefreshRequest {
     /// The `refresh_token` of the latest pair.
     #[oai(validator(max_length = 512))]

@@ -128,6 +128,7 @@ impl AuthorsApi {
         &self,
         state: Data<&AppState>,
         /// The author's id or slug.
+        #[oai(example = "crate::api::examples::author_slug")]
         id_or_slug: Path<String>,
     ) -> Result<Found<Author>, PublicReadError> {
         let found = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)
@@ -165,6 +166,7 @@ impl AuthorsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// The author's id or slug.
+        #[oai(example = "crate::api::examples::author_slug")]
         id_or_slug: Path<String>,
         body: JsonBody<AuthorUpdate>,
     ) -> Result<Saved<Author>, UpdateError> {

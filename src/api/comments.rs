@@ -180,6 +180,7 @@ impl CommentsApi {
         &self,
         state: Data<&AppState>,
         /// The article's id or slug.
+        #[oai(example = "crate::api::examples::article_slug")]
         id_or_slug: Path<String>,
         /// Page size, 1 to 100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
@@ -211,6 +212,7 @@ impl CommentsApi {
         state: Data<&AppState>,
         req: &Request,
         /// The article's id or slug.
+        #[oai(example = "crate::api::examples::article_slug")]
         id_or_slug: Path<String>,
         body: JsonBody<CommentCreate>,
     ) -> Result<CommentReceived, PostCommentError> {

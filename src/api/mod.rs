@@ -7,6 +7,7 @@ pub mod auth;
 pub mod authors;
 pub mod body;
 pub mod comments;
+pub mod examples;
 pub mod found;
 pub mod health;
 pub mod params;

@@ -146,6 +146,7 @@ impl PublishersApi {
         &self,
         state: Data<&AppState>,
         /// The publisher's id or slug.
+        #[oai(example = "crate::api::examples::publisher_slug")]
         id_or_slug: Path<String>,
     ) -> Result<Found<Publisher>, PublicReadError> {
         let found = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
@@ -187,6 +188,7 @@ impl PublishersApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// The publisher's id or slug.
+        #[oai(example = "crate::api::examples::publisher_slug")]
         id_or_slug: Path<String>,
         body: JsonBody<PublisherUpdate>,
     ) -> Result<Saved<Publisher>, UpdateError> {

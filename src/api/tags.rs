@@ -108,6 +108,7 @@ impl TagsApi {
         &self,
         state: Data<&AppState>,
         /// The tag's id or slug.
+        #[oai(example = "crate::api::examples::tag_slug")]
         id_or_slug: Path<String>,
     ) -> Result<Found<Tag>, PublicReadError> {
         let found = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
@@ -145,6 +146,7 @@ impl TagsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// The tag's id or slug.
+        #[oai(example = "crate::api::examples::tag_slug")]
         id_or_slug: Path<String>,
         body: JsonBody<TagUpdate>,
     ) -> Result<Saved<Tag>, UpdateError> {

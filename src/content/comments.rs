@@ -58,6 +58,8 @@ impl CommentStatus {
 /// A reader's comment on an article.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CommentCreate {
     /// The name to show beside the comment.
     #[oai(validator(max_length = 100))]
@@ -74,6 +76,8 @@ pub struct CommentCreate {
 /// A moderation decision.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CommentUpdate {
     /// The new status: `approved` shows the comment to readers, `spam` or `pending` hides it.
     pub status: CommentStatus,

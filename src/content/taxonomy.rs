@@ -200,6 +200,8 @@ pub const PUBLISHER_KEYS: (publisher::Column, publisher::Column) =
 /// A new publisher.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct PublisherCreate {
     /// The organisation's name, e.g. "The Harbor City Ledger".
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -218,6 +220,8 @@ pub struct PublisherCreate {
 /// Changes to a publisher; absent fields stay as they are, `null` clears an optional one.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct PublisherUpdate {
     /// A new name.
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -272,6 +276,16 @@ pub async fn create_publisher(
     db: &DatabaseConnection,
     input: PublisherCreate,
 ) -> Result<publisher::Model, ApiError> {
+    create_publisher_with_id(db, input, None).await
+}
+
+/// As [`create_publisher`], under `preset_id` when one is given: only the demo seed
+/// gives one (see [`crate::demo`]); the API never takes an id from a client.
+pub async fn create_publisher_with_id(
+    db: &DatabaseConnection,
+    input: PublisherCreate,
+    preset_id: Option<Uuid>,
+) -> Result<publisher::Model, ApiError> {
     let mut errors = Vec::new();
     check_not_blank("name", &input.name, &mut errors);
     check_slug(input.slug.as_deref(), &mut errors);
@@ -279,7 +293,7 @@ pub async fn create_publisher(
     finish(errors)?;
     let at = now();
     let row = publisher::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(preset_id.unwrap_or_else(Uuid::now_v7)),
         slug: Set(String::new()),
         name_key: Set(sort_key(&input.name, 200)),
         name: Set(input.name.trim().to_string()),
@@ -367,6 +381,8 @@ pub const AUTHOR_KEYS: (author::Column, author::Column) =
 /// A new author (a byline; it may exist without a user account).
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct AuthorCreate {
     /// The name as printed in bylines.
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -387,6 +403,8 @@ pub struct AuthorCreate {
 /// Changes to an author; absent fields stay as they are, `null` clears an optional one.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct AuthorUpdate {
     /// A new name.
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -422,6 +440,16 @@ pub async fn create_author(
     db: &DatabaseConnection,
     input: AuthorCreate,
 ) -> Result<author::Model, ApiError> {
+    create_author_with_id(db, input, None).await
+}
+
+/// As [`create_author`], under `preset_id` when one is given: only the demo seed
+/// gives one (see [`crate::demo`]); the API never takes an id from a client.
+pub async fn create_author_with_id(
+    db: &DatabaseConnection,
+    input: AuthorCreate,
+    preset_id: Option<Uuid>,
+) -> Result<author::Model, ApiError> {
     let mut errors = Vec::new();
     check_not_blank("name", &input.name, &mut errors);
     check_slug(input.slug.as_deref(), &mut errors);
@@ -430,7 +458,7 @@ pub async fn create_author(
     finish(errors)?;
     let at = now();
     let row = author::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(preset_id.unwrap_or_else(Uuid::now_v7)),
         slug: Set(String::new()),
         name_key: Set(sort_key(&input.name, 200)),
         name: Set(input.name.trim().to_string()),
@@ -573,6 +601,8 @@ pub const TAG_KEYS: (tag::Column, tag::Column) = (tag::Column::Id, tag::Column::
 /// A new tag (a topic).
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct TagCreate {
     /// The topic's name, e.g. "Local politics".
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -588,6 +618,8 @@ pub struct TagCreate {
 /// Changes to a tag; absent fields stay as they are, `null` clears an optional one.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct TagUpdate {
     /// A new name.
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -601,13 +633,23 @@ pub struct TagUpdate {
 }
 
 pub async fn create_tag(db: &DatabaseConnection, input: TagCreate) -> Result<tag::Model, ApiError> {
+    create_tag_with_id(db, input, None).await
+}
+
+/// As [`create_tag`], under `preset_id` when one is given: only the demo seed
+/// gives one (see [`crate::demo`]); the API never takes an id from a client.
+pub async fn create_tag_with_id(
+    db: &DatabaseConnection,
+    input: TagCreate,
+    preset_id: Option<Uuid>,
+) -> Result<tag::Model, ApiError> {
     let mut errors = Vec::new();
     check_not_blank("name", &input.name, &mut errors);
     check_slug(input.slug.as_deref(), &mut errors);
     finish(errors)?;
     let at = now();
     let row = tag::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(preset_id.unwrap_or_else(Uuid::now_v7)),
         slug: Set(String::new()),
         name_key: Set(sort_key(&input.name, 200)),
         name: Set(input.name.trim().to_string()),

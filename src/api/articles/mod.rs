@@ -146,6 +146,7 @@ impl ArticlesApi {
         req: &Request,
         auth: MaybeAuth,
         /// The article's id or slug.
+        #[oai(example = "crate::api::examples::article_slug")]
         id_or_slug: Path<String>,
         /// Related objects to embed, comma-separated: `authors`, `publisher`, `syndicated_from`, `tags`.
         #[oai(validator(max_length = 100))]
@@ -236,6 +237,7 @@ impl ArticlesApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// The article's id or slug.
+        #[oai(example = "crate::api::examples::article_slug")]
         id_or_slug: Path<String>,
         /// The `ETag` (or the quoted `version`) the change is based on; `*` for any.
         #[oai(name = "If-Match")]

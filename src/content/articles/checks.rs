@@ -19,6 +19,8 @@ use crate::error::{ApiError, FieldError};
 /// A new article.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct ArticleCreate {
     /// The headline.
     #[oai(validator(min_length = 1, max_length = 300))]
@@ -65,6 +67,8 @@ pub struct ArticleCreate {
 /// `author_ids` and `tag_ids` replace the whole byline or tag list.
 #[derive(Object, Debug, Clone)]
 #[oai(deny_unknown_fields)]
+// The example Swagger UI fills in: `crate::api::examples`.
+#[oai(example, skip_serializing_if_is_none)]
 pub struct ArticleUpdate {
     /// A new headline.
     #[oai(validator(min_length = 1, max_length = 300))]

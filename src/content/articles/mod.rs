@@ -16,7 +16,7 @@ pub use checks::{ArticleCreate, ArticleUpdate, may_become};
 pub use query::{Filter, Lookup, Sort, get, list, search_terms};
 pub use relations::{Include, byline, with_relations};
 pub use revisions::Snapshot;
-pub use write::{create, find_for_write, trash, update};
+pub use write::{create, create_with_id, find_for_write, trash, update};
 
 use std::collections::HashMap;
 

@@ -87,6 +87,17 @@ pub async fn create(
     input: ArticleCreate,
     actor: &Actor,
 ) -> Result<Record, ApiError> {
+    create_with_id(db, input, actor, None).await
+}
+
+/// As [`create`], under `preset_id` when one is given: only the demo seed gives
+/// one (see [`crate::demo`]); the API never takes an id from a client.
+pub async fn create_with_id(
+    db: &DatabaseConnection,
+    input: ArticleCreate,
+    actor: &Actor,
+    preset_id: Option<Uuid>,
+) -> Result<Record, ApiError> {
     let at = actor.at;
     let mut errors = Vec::new();
     check_slug(input.slug.as_deref(), &mut errors);
@@ -120,7 +131,7 @@ pub async fn create(
         return Err(ApiError::invalid(errors));
     }
     let body_html = markdown::render_checked(&draft.body_markdown).await?;
-    let id = Uuid::now_v7();
+    let id = preset_id.unwrap_or_else(Uuid::now_v7);
     let row = article::ActiveModel {
         id: Set(id),
         slug: Set(String::new()),
