@@ -296,12 +296,12 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The whole HTTP application.
 pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let service = api::service();
-    let docs = service.swagger_ui();
-    let spec_json = service.spec_endpoint();
-    let spec_yaml = service.spec_endpoint_yaml();
+    let docs_html = api::spec::swagger_ui_html();
+    let spec_json = api::spec::json_endpoint();
+    let spec_yaml = api::spec::yaml_endpoint();
     let edge = Arc::new(Edge {
         client: config.client_addr.clone(),
-        docs_csp: docs_csp(&service.swagger_ui_html()),
+        docs_csp: docs_csp(&docs_html),
     });
     let limit = config.body_limit;
     let body_timeout = config.server.body_timeout;
@@ -309,7 +309,7 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let cors = cors(&config.cors_origins);
     let has_cors = cors.is_some();
     Route::new()
-        .nest("/docs", docs)
+        .nest("/docs", api::spec::swagger_ui(docs_html))
         .at("/openapi.json", spec_json)
         .at("/openapi.yaml", spec_yaml)
         .nest("/", service)

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::body::JsonBody;
 use super::found::{Found, Saved};
+use super::nullable::Nullable;
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -29,11 +30,11 @@ pub struct Author {
     /// The name as printed in bylines.
     pub name: String,
     /// A short biography.
-    pub bio: Option<String>,
+    pub bio: Nullable<String>,
     /// A portrait (absolute http or https URL).
-    pub avatar_url: Option<String>,
+    pub avatar_url: Nullable<String>,
     /// The publisher the author works for, if any.
-    pub publisher_id: Option<Uuid>,
+    pub publisher_id: Nullable<Uuid>,
     /// When it was created (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -48,9 +49,9 @@ impl From<author::Model> for Author {
             id: m.id,
             slug: m.slug,
             name: m.name,
-            bio: m.bio,
-            avatar_url: m.avatar_url,
-            publisher_id: m.publisher_id,
+            bio: m.bio.into(),
+            avatar_url: m.avatar_url.into(),
+            publisher_id: m.publisher_id.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

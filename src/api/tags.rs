@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::body::JsonBody;
 use super::found::{Found, Saved};
+use super::nullable::Nullable;
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
@@ -29,7 +30,7 @@ pub struct Tag {
     /// The name as shown to readers.
     pub name: String,
     /// What the topic covers.
-    pub description: Option<String>,
+    pub description: Nullable<String>,
     /// When it was created (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -44,7 +45,7 @@ impl From<tag::Model> for Tag {
             id: m.id,
             slug: m.slug,
             name: m.name,
-            description: m.description,
+            description: m.description.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::body::JsonBody;
 use super::found::{Found, Saved};
+use super::nullable::Nullable;
 use super::publishers::Deleted;
 use super::{ApiTags, AppState, ListMeta, page_params, require};
 use crate::accounts::users::{self, UserCreate, UserUpdate};
@@ -26,7 +27,7 @@ pub struct User {
     /// What the account may do.
     pub role: Role,
     /// The author byline the user writes as, if linked.
-    pub author_id: Option<Uuid>,
+    pub author_id: Nullable<Uuid>,
     /// A disabled account cannot sign in, and its tokens stop working.
     pub disabled: bool,
     /// When it was created (RFC 3339, UTC).
@@ -44,7 +45,7 @@ impl From<user::Model> for User {
             email: m.email,
             // Roles are written only from `Role`; an unknown one reads as the least privileged.
             role: m.role.parse().unwrap_or(Role::Contributor),
-            author_id: m.author_id,
+            author_id: m.author_id.into(),
             disabled: m.disabled,
             created_at: m.created_at,
             updated_at: m.updated_at,

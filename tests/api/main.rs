@@ -10,6 +10,7 @@ mod authors;
 mod bad_input;
 mod cli;
 mod comments;
+mod conformance;
 mod edge;
 mod hostile;
 mod listing;
