@@ -35,11 +35,17 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use jsonwebtoken::Algorithm;
 
-use crate::auth::limit::Rate;
 use crate::client::ClientAddrSource;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dispatch.db?mode=rwc";
 pub const MIN_SECRET_BYTES: usize = 32;
+
+/// `attempts` per `window_secs`, as a burst that refills evenly over the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub attempts: u32,
+    pub window_secs: u64,
+}
 
 /// A secret string that never shows itself in `Debug` output or logs.
 #[derive(Clone)]

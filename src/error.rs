@@ -331,19 +331,50 @@ struct Asked {
     other_scheme: bool,
 }
 
-/// The documented path template (split at `/`) that `path` matches.
-fn template_of(path: &str) -> Option<&'static Vec<String>> {
-    static PATHS: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
-    let templates = PATHS.get_or_init(|| {
-        let spec: serde_json::Value =
-            serde_json::from_str(&crate::api::service().spec()).unwrap_or_default();
-        spec["paths"]
+/// What the middleware reads from the API's spec: the documented path templates
+/// (split at `/`) and the values of each enum schema, by schema name.
+struct Spec {
+    paths: Vec<Vec<String>>,
+    enums: std::collections::HashMap<String, Vec<String>>,
+}
+
+static SPEC: std::sync::OnceLock<Spec> = std::sync::OnceLock::new();
+
+/// Tells the error descriptions the API's spec (its JSON, made by `spec` on the first
+/// call only), from which they name path parameters and enum values. The API sits
+/// above this module, so `startup::app` hands the spec down; before that, path
+/// parameters go unnamed and enum values unlisted.
+pub fn learn_spec(spec: impl FnOnce() -> String) {
+    SPEC.get_or_init(|| {
+        let spec: serde_json::Value = serde_json::from_str(&spec()).unwrap_or_default();
+        let paths = spec["paths"]
             .as_object()
             .into_iter()
             .flatten()
             .map(|(p, _)| p.split('/').map(String::from).collect())
-            .collect()
+            .collect();
+        let enums = spec["components"]["schemas"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, schema)| {
+                let values = schema["enum"].as_array()?;
+                Some((
+                    name.clone(),
+                    values
+                        .iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect(),
+                ))
+            })
+            .collect();
+        Spec { paths, enums }
     });
+}
+
+/// The documented path template (split at `/`) that `path` matches.
+fn template_of(path: &str) -> Option<&'static Vec<String>> {
+    let templates = &SPEC.get()?.paths;
     let segments: Vec<&str> = path.split('/').collect();
     templates
         .iter()
@@ -469,31 +500,9 @@ fn plain_reason(message: &str) -> String {
     }
 }
 
-/// The values of an enum schema of the API, by schema name (read once from the spec).
+/// The values of an enum schema of the API, by schema name.
 fn enum_values(name: &str) -> Option<&'static Vec<String>> {
-    static ENUMS: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>> =
-        std::sync::OnceLock::new();
-    ENUMS
-        .get_or_init(|| {
-            let spec: serde_json::Value =
-                serde_json::from_str(&crate::api::service().spec()).unwrap_or_default();
-            spec["components"]["schemas"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter_map(|(name, schema)| {
-                    let values = schema["enum"].as_array()?;
-                    Some((
-                        name.clone(),
-                        values
-                            .iter()
-                            .filter_map(|v| v.as_str().map(String::from))
-                            .collect(),
-                    ))
-                })
-                .collect()
-        })
-        .get(name)
+    SPEC.get()?.enums.get(name)
 }
 
 fn backticked_after(message: &str, marker: &str) -> Option<String> {
@@ -563,8 +572,13 @@ fn with_www_authenticate(mut resp: Response) -> Response {
 mod tests {
     use super::*;
 
+    fn with_spec() {
+        learn_spec(|| crate::api::service().spec());
+    }
+
     #[test]
     fn parse_failures_are_said_plainly() {
+        with_spec();
         let cases = [
             (
                 "failed to parse parameter `limit`: verification failed. maximum(100, exclusive: false)",
@@ -616,6 +630,7 @@ mod tests {
 
     #[test]
     fn field_is_extracted_from_poem_openapi_messages() {
+        with_spec();
         let (_, errors) = describe_poem_error(
             StatusCode::BAD_REQUEST,
             "parse request payload error: failed to parse \"ArticleCreate\": field `title` verification failed. minLength(1)",
@@ -632,6 +647,7 @@ mod tests {
 
     #[test]
     fn path_parameters_are_named_as_documented() {
+        with_spec();
         assert_eq!(
             path_param_name("/api/v1/users/not-a-uuid", 0).as_deref(),
             Some("id")

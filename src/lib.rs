@@ -14,8 +14,13 @@ pub mod connections;
 pub mod content;
 pub mod edge;
 pub mod error;
+#[cfg(test)]
+mod layers;
 pub mod memory;
+pub mod nullable;
 pub mod request_id;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
+pub mod wire;

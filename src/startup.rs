@@ -296,6 +296,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The whole HTTP application.
 pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let service = api::service();
+    crate::error::learn_spec(|| service.spec());
     let docs_html = api::spec::swagger_ui_html();
     let spec_json = api::spec::json_endpoint();
     let spec_yaml = api::spec::yaml_endpoint();

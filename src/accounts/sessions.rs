@@ -18,9 +18,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::users::normalize_email;
-use crate::api::AppState;
+
 use crate::auth::Role;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// An access token and the refresh token that renews it.
 #[derive(Object, serde::Serialize, Debug, Clone)]

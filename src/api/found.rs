@@ -5,12 +5,11 @@
 //! page, bodies included); the views derive both `Object` (the schema) and
 //! `Serialize` (the bytes), and a test checks the bytes against the schema.
 
-use chrono::{DateTime, Utc};
 use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 /// What a 200 response holds, for its description in the spec.
 pub trait Described {
@@ -49,17 +48,7 @@ pub fn json_response<T: Serialize>(value: &T) -> Response {
     }
 }
 
-/// Timestamps as poem-openapi writes them (`to_rfc3339`), so every response agrees.
-pub fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339())
-}
-
-pub fn rfc3339_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => rfc3339(t, s),
-        None => s.serialize_none(),
-    }
-}
+pub use crate::wire::{rfc3339, rfc3339_opt};
 
 /// The caching headers every successful read carries (set by the conditional-GET
 /// middleware), for the spec.

@@ -9,41 +9,25 @@ pub mod body;
 pub mod comments;
 pub mod found;
 pub mod health;
-pub mod nullable;
 pub mod params;
 pub mod publishers;
+pub mod security;
 pub mod spec;
 pub mod tags;
 pub mod users;
 
-use std::sync::Arc;
-
 use poem_openapi::{LicenseObject, ServerObject};
 use poem_openapi::{Object, OpenApiService, Tags};
-use sea_orm::DatabaseConnection;
 
-use crate::auth::limit::Limiter;
-use crate::auth::password::Passwords;
 use crate::auth::policy::{self, Action, Visibility};
-use crate::auth::{Principal, TokenKeys, Viewer};
-use crate::clock::SharedClock;
-use crate::config::{AuthConfig, WorkflowConfig};
+use crate::auth::{Principal, Viewer};
 use crate::content::page::DEFAULT_LIMIT;
 use crate::content::taxonomy::{Page, PageParams};
 use crate::error::ApiError;
-use nullable::Nullable;
+use crate::nullable::Nullable;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub keys: Arc<TokenKeys>,
-    pub clock: SharedClock,
-    pub passwords: Passwords,
-    pub limiter: Arc<Limiter>,
-    pub auth: Arc<AuthConfig>,
-    pub workflow: Arc<WorkflowConfig>,
-}
+pub use crate::state::AppState;
+pub use security::{BearerAuth, MaybeAuth};
 
 #[derive(Tags)]
 pub enum ApiTags {

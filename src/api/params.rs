@@ -72,6 +72,7 @@ mod tests {
 
     #[test]
     fn nul_is_found_in_path_and_query() {
+        crate::error::learn_spec(|| crate::api::service().spec());
         assert_eq!(refused("/api/v1/articles/a-b", Some("q=x&tag=y")), None);
         assert_eq!(
             refused("/api/v1/articles/a%00b", None).map(|r| r.0),

@@ -10,16 +10,16 @@ use uuid::Uuid;
 
 use super::body::JsonBody;
 use super::found::{Found, Saved};
-use super::nullable::Nullable;
 use super::{
-    ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
+    ApiTags, AppState, BearerAuth, CreateError, DeleteError, ListMeta, UpdateError, page_params,
+    require,
 };
-use crate::auth::BearerAuth;
 use crate::auth::policy::Action;
 use crate::content::taxonomy::{
     self, PUBLISHER_KEYS, PUBLISHER_SORT, PublisherCreate, PublisherUpdate,
 };
 use crate::error::ApiError;
+use crate::nullable::Nullable;
 
 /// A news organisation or a syndication service.
 #[derive(Object, serde::Serialize, Debug, Clone)]

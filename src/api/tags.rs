@@ -10,15 +10,15 @@ use uuid::Uuid;
 
 use super::body::JsonBody;
 use super::found::{Found, Saved};
-use super::nullable::Nullable;
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
-    ApiTags, AppState, CreateError, DeleteError, ListMeta, UpdateError, page_params, require,
+    ApiTags, AppState, BearerAuth, CreateError, DeleteError, ListMeta, UpdateError, page_params,
+    require,
 };
-use crate::auth::BearerAuth;
 use crate::auth::policy::Action;
 use crate::content::taxonomy::{self, TAG_KEYS, TAG_SORT, TagCreate, TagUpdate};
 use crate::error::ApiError;
+use crate::nullable::Nullable;
 
 /// A topic.
 #[derive(Object, serde::Serialize, Debug, Clone)]

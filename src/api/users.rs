@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::body::JsonBody;
 use super::found::{Found, Saved};
-use super::nullable::Nullable;
 use super::publishers::Deleted;
-use super::{ApiTags, AppState, ListMeta, page_params, require};
+use super::{ApiTags, AppState, BearerAuth, ListMeta, page_params, require};
 use crate::accounts::users::{self, UserCreate, UserUpdate};
+use crate::auth::Role;
 use crate::auth::policy::Action;
-use crate::auth::{BearerAuth, Role};
+use crate::nullable::Nullable;
 
 /// An account. The password is never returned, not even as a hash.
 #[derive(Object, serde::Serialize, Debug, Clone)]

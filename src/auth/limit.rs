@@ -9,17 +9,11 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::clock::SharedClock;
+pub use crate::config::Rate;
 
 /// The most keys kept. Past it, buckets that have refilled completely are
 /// forgotten first, then the least recently used, down to nine tenths of it.
 pub const MAX_KEYS: usize = 100_000;
-
-/// `attempts` per `window_secs`, as a burst that refills evenly over the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub attempts: u32,
-    pub window_secs: u64,
-}
 
 impl Rate {
     /// The cost of one attempt, in credit units (attempt-microseconds).

@@ -7,4 +7,4 @@ pub mod policy;
 pub mod token;
 
 pub use policy::Role;
-pub use token::{BearerAuth, Claims, MaybeAuth, Principal, TokenKeys, Viewer};
+pub use token::{Claims, Principal, TokenKeys, Viewer};

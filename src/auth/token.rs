@@ -10,15 +10,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::user;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use poem::Request;
-use poem_openapi::SecurityScheme;
-use poem_openapi::auth::Bearer;
-use sea_orm::EntityTrait;
+use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Role;
-use crate::api::AppState;
 use crate::config::Secret;
 use crate::error::ApiError;
 
@@ -183,12 +179,17 @@ impl Principal {
 /// Verifies `token` and loads the account behind it (one statement): refused when
 /// the account is gone or disabled, or when its credential version has moved on
 /// since the token was issued (a new password, a disable, a new role).
-pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    let claims = state.keys.verify(token, state.clock.now())?;
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    keys: &TokenKeys,
+    now: DateTime<Utc>,
+    token: &str,
+) -> Result<Principal, ApiError> {
+    let claims = keys.verify(token, now)?;
     let id =
         Uuid::parse_str(&claims.sub).map_err(|_| unauthorized("The access token is not valid."))?;
     let user = user::Entity::find_by_id(id)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| unauthorized("The account this token was issued to no longer exists."))?;
     if user.disabled {
@@ -206,29 +207,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
     Ok(Principal { user, role })
 }
 
-/// A request authenticated with a valid bearer access token of an active account.
-#[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
-pub struct BearerAuth(pub Principal);
-
-async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let state = req
-        .data::<AppState>()
-        .ok_or_else(|| poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
-    authenticate(state, &bearer.token)
-        .await
-        .map_err(|e| poem::Error::from_string(e.problem().detail, e.status()))
-}
-
-/// Reads that anyone may make, and that show more to a signed-in reader.
-#[derive(SecurityScheme)]
-pub enum MaybeAuth {
-    Bearer(BearerAuth),
-    #[oai(fallback)]
-    Anonymous,
-}
-
-/// Who is asking.
+/// Who is asking. `api::security` resolves it from a request (`Viewer::from_request`).
 #[derive(Debug, Clone)]
 pub enum Viewer {
     Anonymous,
@@ -236,29 +215,6 @@ pub enum Viewer {
 }
 
 impl Viewer {
-    /// Resolves the reader of a public endpoint. A request that sends an
-    /// `Authorization` header with a bad token is refused rather than silently
-    /// served as anonymous, so a client learns that its token needs renewing.
-    pub async fn from_request(req: &Request, auth: MaybeAuth) -> Result<Self, ApiError> {
-        match auth {
-            MaybeAuth::Bearer(BearerAuth(principal)) => Ok(Self::User(principal)),
-            MaybeAuth::Anonymous => {
-                let Some(header) = req.headers().get(poem::http::header::AUTHORIZATION) else {
-                    return Ok(Self::Anonymous);
-                };
-                let value = header.to_str().unwrap_or_default();
-                let token = value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-                    .ok_or_else(|| {
-                        unauthorized("The Authorization header must use the Bearer scheme.")
-                    })?;
-                let state = req.data::<AppState>().ok_or(ApiError::Internal)?;
-                authenticate(state, token.trim()).await.map(Self::User)
-            }
-        }
-    }
-
     pub fn principal(&self) -> Option<&Principal> {
         match self {
             Self::Anonymous => None,

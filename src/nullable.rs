@@ -10,11 +10,11 @@ use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 /// A value or `null`, always present in the body.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Nullable<T>(pub Option<T>);
 
@@ -105,7 +105,7 @@ pub fn rfc3339<S: Serializer>(
     t: &Nullable<chrono::DateTime<chrono::Utc>>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    super::found::rfc3339_opt(&t.0, s)
+    crate::wire::rfc3339_opt(&t.0, s)
 }
 
 #[cfg(test)]

@@ -1,0 +1,226 @@
+//! The article response objects ([`Article`], lists, revisions, the trash) and how
+//! an article's record becomes its view.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::Object;
+use uuid::Uuid;
+
+use crate::api::ListMeta;
+use crate::api::authors::Author;
+use crate::api::publishers::Publisher;
+use crate::api::tags::Tag;
+use crate::content::articles::{
+    self, Include, Record, Related, Snapshot, Status, effective_status,
+};
+use crate::nullable::Nullable;
+
+/// A news story.
+#[derive(Object, serde::Serialize, Debug, Clone)]
+pub struct Article {
+    /// The id (a UUIDv7).
+    pub id: Uuid,
+    /// Unique, URL-safe name; the article can be fetched by it.
+    pub slug: String,
+    /// The headline.
+    pub title: String,
+    /// The standfirst under the headline.
+    pub subtitle: Nullable<String>,
+    /// A short summary for lists and previews.
+    pub excerpt: String,
+    /// The body as written, in Markdown.
+    pub body_markdown: String,
+    /// The body rendered to HTML and sanitised: no scripts, no event handlers, no `javascript:` links.
+    pub body_html: String,
+    /// The status a reader sees: a scheduled article whose `published_at` has passed is `published`.
+    pub status: Status,
+    /// When the article is, was or will be public (RFC 3339, UTC); `null` for undated drafts.
+    #[serde(serialize_with = "crate::nullable::rfc3339")]
+    pub published_at: Nullable<DateTime<Utc>>,
+    /// Where the story was filed from.
+    pub dateline: Nullable<String>,
+    /// The original URL of a syndicated story.
+    pub canonical_url: Nullable<String>,
+    /// The publisher carrying the article.
+    pub publisher_id: Uuid,
+    /// For a syndicated story: the publisher that first published it.
+    pub syndicated_from_id: Nullable<Uuid>,
+    /// The byline, in order.
+    pub author_ids: Vec<Uuid>,
+    /// The topics, in order.
+    pub tag_ids: Vec<Uuid>,
+    /// The ready-made byline: the authors, then the publisher, or for a syndicated story
+    /// the original outlet and the carrier, e.g. "Jane Doe and Sam Roe, The Ledger / Northlight Wire".
+    pub byline: String,
+    /// How many approved reader comments the article has.
+    pub comment_count: u64,
+    /// Minutes to read the body, at 200 words a minute; at least 1.
+    pub reading_time_minutes: i32,
+    /// Incremented on every update.
+    pub version: i32,
+    /// When it was created (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
+    pub updated_at: DateTime<Utc>,
+    /// The byline's authors, in order (with `include=authors`).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authors: Option<Vec<Author>>,
+    /// The publisher (with `include=publisher`).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<Publisher>,
+    /// The original publisher of a syndicated story (with `include=syndicated_from`; absent when not syndicated).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syndicated_from: Option<Publisher>,
+    /// The tags, in order (with `include=tags`).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+pub(super) fn view(
+    record: Record,
+    related: &Related,
+    include: Include,
+    at: DateTime<Utc>,
+) -> Article {
+    let byline = articles::byline(&record, related);
+    let comment_count = u64::try_from(record.model.comment_count).unwrap_or(0);
+    let m = record.model;
+    let status = effective_status(&m, at);
+    let authors = include.authors.then(|| {
+        record
+            .author_ids
+            .iter()
+            .filter_map(|id| related.authors.get(id).cloned().map(Author::from))
+            .collect()
+    });
+    let tags = include.tags.then(|| {
+        record
+            .tag_ids
+            .iter()
+            .filter_map(|id| related.tags.get(id).cloned().map(Tag::from))
+            .collect()
+    });
+    let publisher = include
+        .publisher
+        .then(|| {
+            related
+                .publishers
+                .get(&m.publisher_id)
+                .cloned()
+                .map(Publisher::from)
+        })
+        .flatten();
+    let syndicated_from = include
+        .syndicated_from
+        .then(|| {
+            m.syndicated_from_id
+                .and_then(|id| related.publishers.get(&id).cloned().map(Publisher::from))
+        })
+        .flatten();
+    Article {
+        id: m.id,
+        slug: m.slug,
+        title: m.title,
+        subtitle: m.subtitle.into(),
+        excerpt: m.excerpt,
+        body_markdown: m.body_markdown,
+        body_html: m.body_html,
+        status,
+        published_at: m.published_at.into(),
+        dateline: m.dateline.into(),
+        canonical_url: m.canonical_url.into(),
+        publisher_id: m.publisher_id,
+        syndicated_from_id: m.syndicated_from_id.into(),
+        author_ids: record.author_ids,
+        tag_ids: record.tag_ids,
+        byline,
+        comment_count,
+        reading_time_minutes: m.reading_time_minutes,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        authors,
+        publisher,
+        syndicated_from,
+        tags,
+    }
+}
+
+/// A page of articles.
+#[derive(Object, serde::Serialize, Debug, Clone)]
+pub struct ArticleList {
+    /// The articles on this page.
+    pub data: Vec<Article>,
+    /// Paging information.
+    pub meta: ListMeta,
+}
+
+/// One change in an article's history.
+#[derive(Object, serde::Serialize, Debug, Clone)]
+pub struct Revision {
+    /// The article's `version` after this change (1 is the creation).
+    pub number: i32,
+    /// `create`, `update` or `restore`.
+    pub action: String,
+    /// The fields this change touched.
+    pub changed: Vec<String>,
+    /// Who made it (`null` once that user is deleted).
+    pub user_id: Nullable<Uuid>,
+    /// When (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// The article's fields after this change.
+    pub article: Snapshot,
+}
+
+/// A page of revisions, newest first.
+#[derive(Object, serde::Serialize, Debug, Clone)]
+pub struct RevisionList {
+    /// The revisions on this page.
+    pub data: Vec<Revision>,
+    /// Paging information.
+    pub meta: ListMeta,
+}
+
+/// An article in the trash.
+#[derive(Object, serde::Serialize, Debug, Clone)]
+pub struct TrashedArticle {
+    /// The id.
+    pub id: Uuid,
+    /// The slug (still reserved while the article is in the trash).
+    pub slug: String,
+    /// The headline.
+    pub title: String,
+    /// The stored status it will have again when restored.
+    pub status: Status,
+    /// The version.
+    pub version: i32,
+    /// When it was deleted (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
+    pub deleted_at: DateTime<Utc>,
+    /// When it will be deleted for good unless restored.
+    #[serde(serialize_with = "crate::api::found::rfc3339")]
+    pub purge_at: DateTime<Utc>,
+}
+
+/// A page of the trash, most recently deleted first.
+#[derive(Object, serde::Serialize, Debug, Clone)]
+pub struct TrashList {
+    /// The articles on this page.
+    pub data: Vec<TrashedArticle>,
+    /// Paging information.
+    pub meta: ListMeta,
+}
+
+impl crate::api::found::Described for RevisionList {
+    const DESCRIPTION: &'static str = "A page of the article's revisions, newest first.";
+}
+
+impl crate::api::found::Described for TrashList {
+    const DESCRIPTION: &'static str = "A page of the trash, most recently deleted first.";
+}
