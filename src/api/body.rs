@@ -215,15 +215,16 @@ mod tests {
             fields(
                 json!({"title": 5, "publisher_id": "ledger", "status": "live", "author_ids": ["x"], "extra": 1})
             ),
+            // In the body's order.
             vec![
-                ("author_ids".into(), "every item must be a UUID".into()),
-                ("extra".into(), "is not a field of this object".into()),
+                ("title".into(), "must be a string".into()),
                 ("publisher_id".into(), "must be a UUID".into()),
                 (
                     "status".into(),
                     "must be one of draft, scheduled, published, archived".into()
                 ),
-                ("title".into(), "must be a string".into()),
+                ("author_ids".into(), "every item must be a UUID".into()),
+                ("extra".into(), "is not a field of this object".into()),
             ]
         );
         assert_eq!(
