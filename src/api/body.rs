@@ -96,7 +96,10 @@ pub fn schema_errors<T: Type>(value: &Value) -> Vec<FieldError> {
             errors.push(FieldError::new(*name, "is required"));
         }
     }
-    for (name, value) in object {
+    // By name, whatever order the body (or serde_json's map) keeps.
+    let mut fields: Vec<(&String, &Value)> = object.iter().collect();
+    fields.sort_by_key(|(name, _)| *name);
+    for (name, value) in fields {
         match schema.properties.iter().find(|(prop, _)| prop == name) {
             None => errors.push(FieldError::new(
                 name.as_str(),
@@ -215,16 +218,15 @@ mod tests {
             fields(
                 json!({"title": 5, "publisher_id": "ledger", "status": "live", "author_ids": ["x"], "extra": 1})
             ),
-            // In the body's order.
             vec![
-                ("title".into(), "must be a string".into()),
+                ("author_ids".into(), "every item must be a UUID".into()),
+                ("extra".into(), "is not a field of this object".into()),
                 ("publisher_id".into(), "must be a UUID".into()),
                 (
                     "status".into(),
                     "must be one of draft, scheduled, published, archived".into()
                 ),
-                ("author_ids".into(), "every item must be a UUID".into()),
-                ("extra".into(), "is not a field of this object".into()),
+                ("title".into(), "must be a string".into()),
             ]
         );
         assert_eq!(

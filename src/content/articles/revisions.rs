@@ -103,7 +103,8 @@ impl Snapshot {
     }
 }
 
-/// The names of the fields that differ between two snapshots (all set fields for a create).
+/// The names of the fields that differ between two snapshots (all set fields for a
+/// create), by name.
 fn changed_fields(before: Option<&Snapshot>, after: &Snapshot) -> Vec<String> {
     let after = serde_json::to_value(after).unwrap_or_default();
     let before = before
@@ -118,6 +119,8 @@ fn changed_fields(before: Option<&Snapshot>, after: &Snapshot) -> Vec<String> {
             old != *v && !(old.is_null() && v.as_array().is_some_and(Vec::is_empty))
         })
         .map(|(k, _)| k.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect()
 }
 
