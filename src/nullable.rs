@@ -119,7 +119,7 @@ mod tests {
         };
         assert!(inline.nullable);
         assert_eq!(inline.ty, "string");
-        assert!(Nullable::<String>::IS_REQUIRED);
+        const { assert!(Nullable::<String>::IS_REQUIRED) };
         let MetaSchemaRef::Inline(wrapped) = nullable(MetaSchemaRef::Reference("X".into())) else {
             panic!("a reference is wrapped");
         };
