@@ -178,10 +178,9 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi { format } => {
-            let service = api::service();
             match format {
-                SpecFormat::Yaml => print!("{}", service.spec_yaml()),
-                SpecFormat::Json => println!("{}", service.spec()),
+                SpecFormat::Yaml => print!("{}", api::spec::yaml()),
+                SpecFormat::Json => println!("{}", api::spec::json()),
             }
             Ok(())
         }

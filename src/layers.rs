@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("request_id", 0),
     ("telemetry", 0),
     ("wire", 0),
+    ("nullable", 1),
     ("config", 1),
     ("error", 1),
     ("auth", 2),

@@ -306,9 +306,9 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     let service = api::service();
     crate::error::learn_spec(|| service.spec());
-    let docs_page = docs::page(&service.swagger_ui_html());
-    let spec_json = service.spec_endpoint();
-    let spec_yaml = service.spec_endpoint_yaml();
+    let docs_page = docs::page(&api::spec::swagger_ui_html());
+    let spec_json = api::spec::json_endpoint();
+    let spec_yaml = api::spec::yaml_endpoint();
     let edge = Arc::new(Edge {
         client: config.client_addr.clone(),
         docs_csp: docs_csp(&docs_page),

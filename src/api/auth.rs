@@ -87,6 +87,7 @@ crate::problem_responses!(
 crate::problem_responses!(
     /// Errors of reading the current user.
     MeError {
+        400 BadRequest "The query holds a NUL character (`%00`).",
         401 Unauthorized "No token, or a token that is not valid (expired, its account disabled or deleted, or older than the account's last password, role or status change).",
     }
 );

@@ -17,6 +17,7 @@ use super::{
 use crate::auth::policy::Action;
 use crate::content::taxonomy::{self, AUTHOR_KEYS, AuthorCreate, AuthorUpdate};
 use crate::error::ApiError;
+use crate::nullable::Nullable;
 
 crate::problem_responses!(
     /// Errors of the author list.
@@ -36,11 +37,11 @@ pub struct Author {
     /// The name as printed in bylines.
     pub name: String,
     /// A short biography.
-    pub bio: Option<String>,
+    pub bio: Nullable<String>,
     /// A portrait (absolute http or https URL).
-    pub avatar_url: Option<String>,
+    pub avatar_url: Nullable<String>,
     /// The publisher the author works for, if any.
-    pub publisher_id: Option<Uuid>,
+    pub publisher_id: Nullable<Uuid>,
     /// When it was created (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -55,9 +56,9 @@ impl From<author::Model> for Author {
             id: m.id,
             slug: m.slug,
             name: m.name,
-            bio: m.bio,
-            avatar_url: m.avatar_url,
-            publisher_id: m.publisher_id,
+            bio: m.bio.into(),
+            avatar_url: m.avatar_url.into(),
+            publisher_id: m.publisher_id.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

@@ -96,7 +96,10 @@ pub fn schema_errors<T: Type>(value: &Value) -> Vec<FieldError> {
             errors.push(FieldError::new(*name, "is required"));
         }
     }
-    for (name, value) in object {
+    // By name, whatever order the body (or serde_json's map) keeps.
+    let mut fields: Vec<(&String, &Value)> = object.iter().collect();
+    fields.sort_by_key(|(name, _)| *name);
+    for (name, value) in fields {
         match schema.properties.iter().find(|(prop, _)| prop == name) {
             None => errors.push(FieldError::new(
                 name.as_str(),

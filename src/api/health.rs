@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use poem::web::Data;
-use poem_openapi::payload::PlainText;
+use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::{ApiTags, AppState};
+use crate::error::Problem;
 
 #[derive(ApiResponse)]
 pub enum Ready {
@@ -16,6 +17,9 @@ pub enum Ready {
     /// The database does not answer.
     #[oai(status = 503)]
     NotReady(PlainText<&'static str>),
+    /// The path or query holds a NUL character (`%00`).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
 }
 
 #[derive(ApiResponse)]
@@ -23,6 +27,9 @@ pub enum Live {
     /// The process is serving requests.
     #[oai(status = 200)]
     Ok(PlainText<&'static str>),
+    /// The path or query holds a NUL character (`%00`).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
 }
 
 /// How long readiness waits for the database.

@@ -13,9 +13,11 @@ pub mod health;
 pub mod params;
 pub mod publishers;
 pub mod security;
+pub mod spec;
 pub mod tags;
 pub mod users;
 
+use poem_openapi::{LicenseObject, ServerObject};
 use poem_openapi::{Object, OpenApiService, Tags};
 
 use crate::auth::policy::{self, Action, Visibility};
@@ -23,6 +25,8 @@ use crate::auth::{Principal, Viewer};
 use crate::content::page::DEFAULT_LIMIT;
 use crate::content::taxonomy::{Page, PageParams};
 use crate::error::ApiError;
+use crate::nullable::Nullable;
+
 pub use crate::state::AppState;
 pub use security::{BearerAuth, MaybeAuth};
 
@@ -54,7 +58,7 @@ pub struct ListMeta {
     /// Pass as `cursor` to get the next page; `null` on the last page. Paging is
     /// forward-only: to go back, keep the cursors of the pages already seen (none
     /// for the first page).
-    pub next_cursor: Option<String>,
+    pub next_cursor: Nullable<String>,
     /// How many rows match the filters in all, when `count=true` was asked.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +70,7 @@ impl ListMeta {
     pub fn of<T>(page: &Page<T>, limit: u64) -> Self {
         Self {
             limit,
-            next_cursor: page.next_cursor.clone(),
+            next_cursor: page.next_cursor.clone().into(),
             total: page.total,
         }
     }
@@ -138,6 +142,7 @@ crate::problem_responses!(
 crate::problem_responses!(
     /// Errors of a delete.
     DeleteError {
+        400 BadRequest "The path or query holds a NUL character (`%00`).",
         401 Unauthorized "No token, or a token that is not valid (expired, or its account disabled or deleted).",
         403 Forbidden "The user's role may not do this (to this article); the detail says what is missing.",
         404 NotFound "Nothing with this id or slug (or an article this user may not read).",
@@ -173,6 +178,10 @@ pub fn service() -> OpenApiService<Apis, ()> {
         "Dispatch",
         env!("CARGO_PKG_VERSION"),
     )
+    .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
+    .server(ServerObject::new("/").description(
+        "The server this document was fetched from (the paths are absolute on its origin).",
+    ))
     .description(
         "A headless CMS for newsrooms. Published content is public; writes need a bearer \
          access token (`Authorization: Bearer <token>`) from `POST /api/v1/auth/login`: paste \

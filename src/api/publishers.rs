@@ -18,6 +18,7 @@ use crate::content::taxonomy::{
     self, PUBLISHER_KEYS, PUBLISHER_SORT, PublisherCreate, PublisherUpdate,
 };
 use crate::error::ApiError;
+use crate::nullable::Nullable;
 
 /// A news organisation or a syndication service.
 #[derive(Object, serde::Serialize, Debug, Clone)]
@@ -29,9 +30,9 @@ pub struct Publisher {
     /// The name as shown to readers.
     pub name: String,
     /// A short description, shown beside the publisher's stories.
-    pub description: Option<String>,
+    pub description: Nullable<String>,
     /// The website (absolute http or https URL).
-    pub website_url: Option<String>,
+    pub website_url: Nullable<String>,
     /// When it was created (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -46,8 +47,8 @@ impl From<publisher::Model> for Publisher {
             id: m.id,
             slug: m.slug,
             name: m.name,
-            description: m.description,
-            website_url: m.website_url,
+            description: m.description.into(),
+            website_url: m.website_url.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -89,6 +90,7 @@ crate::problem_responses!(
 crate::problem_responses!(
     /// Errors of a public read.
     PublicReadError {
+        400 BadRequest "The path or query holds a NUL character (`%00`).",
         404 NotFound "Nothing has this id or slug.",
     }
 );

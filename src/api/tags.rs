@@ -17,6 +17,7 @@ use super::{
 use crate::auth::policy::Action;
 use crate::content::taxonomy::{self, TAG_KEYS, TAG_SORT, TagCreate, TagUpdate};
 use crate::error::ApiError;
+use crate::nullable::Nullable;
 
 /// A topic.
 #[derive(Object, serde::Serialize, Debug, Clone)]
@@ -28,7 +29,7 @@ pub struct Tag {
     /// The name as shown to readers.
     pub name: String,
     /// What the topic covers.
-    pub description: Option<String>,
+    pub description: Nullable<String>,
     /// When it was created (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -43,7 +44,7 @@ impl From<tag::Model> for Tag {
             id: m.id,
             slug: m.slug,
             name: m.name,
-            description: m.description,
+            description: m.description.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

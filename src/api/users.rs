@@ -14,6 +14,7 @@ use super::{ApiTags, AppState, BearerAuth, ListMeta, page_params, require};
 use crate::accounts::users::{self, UserCreate, UserUpdate};
 use crate::auth::Role;
 use crate::auth::policy::Action;
+use crate::nullable::Nullable;
 
 /// An account. The password is never returned, not even as a hash.
 #[derive(Object, serde::Serialize, Debug, Clone)]
@@ -25,7 +26,7 @@ pub struct User {
     /// What the account may do.
     pub role: Role,
     /// The author byline the user writes as, if linked.
-    pub author_id: Option<Uuid>,
+    pub author_id: Nullable<Uuid>,
     /// A disabled account cannot sign in, and its tokens stop working.
     pub disabled: bool,
     /// When it was created (RFC 3339, UTC).
@@ -43,7 +44,7 @@ impl From<user::Model> for User {
             email: m.email,
             // Roles are written only from `Role`; an unknown one reads as the least privileged.
             role: m.role.parse().unwrap_or(Role::Contributor),
-            author_id: m.author_id,
+            author_id: m.author_id.into(),
             disabled: m.disabled,
             created_at: m.created_at,
             updated_at: m.updated_at,

@@ -49,12 +49,13 @@ async fn an_editor_signs_in_writes_and_reads_who_they_are() {
     let keys: Vec<&String> = resp.body.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
+        // The declared order of `TokenPair`.
         [
             "access_token",
+            "token_type",
             "expires_in",
-            "refresh_expires_in",
             "refresh_token",
-            "token_type"
+            "refresh_expires_in"
         ]
     );
     assert_eq!(resp.body["token_type"], "Bearer");

@@ -11,6 +11,7 @@ mod bad_input;
 mod bodies;
 mod cli;
 mod comments;
+mod conformance;
 mod cors;
 mod demo;
 mod edge;

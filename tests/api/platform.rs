@@ -151,7 +151,7 @@ async fn configured_origins_may_call_the_api_from_a_browser() {
 
 #[tokio::test]
 async fn the_committed_openapi_yaml_is_what_the_code_generates() {
-    let generated = dispatch::api::service().spec_yaml();
+    let generated = dispatch::api::spec::yaml();
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
         .unwrap_or_default();
     assert!(
@@ -250,8 +250,8 @@ async fn every_operation_parameter_response_and_field_in_the_spec_is_described()
 }
 
 #[tokio::test]
-async fn responses_match_their_schema_and_both_serialisers_agree() {
-    use dispatch::api::body::schema_errors;
+/// (Bodies against the spec: `conformance.rs`.)
+async fn both_serialisers_agree() {
     let app = spawn_app().await;
     let outlet = app.publisher("Outlet").await;
     let wire = app.create("/api/v1/publishers", json!({"name": "Wire", "description": "A wire.", "website_url": "https://wire.example"})).await;
@@ -304,42 +304,11 @@ async fn responses_match_their_schema_and_both_serialisers_agree() {
     ] {
         let read = app.get_as(&path, &app.admin).await;
         assert_eq!(&read.body, created, "{path}");
+        // The same keys in the same order (both follow the declared order).
+        assert_eq!(read.body.to_string(), created.to_string(), "{path}");
         assert_eq!(
             read.header("content-type"),
             Some("application/json; charset=utf-8")
         );
-    }
-    let full = app
-        .get_as(
-            "/api/v1/articles?count=true&include=authors,publisher,syndicated_from,tags",
-            &app.admin,
-        )
-        .await;
-    assert!(
-        schema_errors::<dispatch::api::articles::ArticleList>(&full.body).is_empty(),
-        "{}",
-        full.text
-    );
-    for article in full.body["data"].as_array().unwrap() {
-        let errors = schema_errors::<dispatch::api::articles::Article>(article);
-        assert!(errors.is_empty(), "{errors:?} in {article}");
-    }
-    for (path, check) in [
-        (
-            "/api/v1/publishers",
-            schema_errors::<dispatch::api::publishers::PublisherList>
-                as fn(&serde_json::Value) -> Vec<_>,
-        ),
-        (
-            "/api/v1/authors",
-            schema_errors::<dispatch::api::authors::AuthorList>,
-        ),
-        (
-            "/api/v1/tags",
-            schema_errors::<dispatch::api::tags::TagList>,
-        ),
-    ] {
-        let resp = app.get(&format!("{path}?count=true")).await;
-        assert!(check(&resp.body).is_empty(), "{path}: {}", resp.text);
     }
 }

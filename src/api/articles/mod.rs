@@ -341,7 +341,7 @@ impl ArticlesApi {
                     number: r.model.number,
                     action: r.model.action,
                     changed: r.changed,
-                    user_id: r.model.user_id,
+                    user_id: r.model.user_id.into(),
                     created_at: r.model.created_at,
                     article: r.snapshot,
                 })

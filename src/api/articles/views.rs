@@ -12,6 +12,7 @@ use crate::api::tags::Tag;
 use crate::content::articles::{
     self, Include, Record, Related, Snapshot, Status, effective_status,
 };
+use crate::nullable::Nullable;
 
 /// A news story.
 #[derive(Object, serde::Serialize, Debug, Clone)]
@@ -23,7 +24,7 @@ pub struct Article {
     /// The headline.
     pub title: String,
     /// The standfirst under the headline.
-    pub subtitle: Option<String>,
+    pub subtitle: Nullable<String>,
     /// A short summary for lists and previews.
     pub excerpt: String,
     /// The body as written, in Markdown.
@@ -33,16 +34,16 @@ pub struct Article {
     /// The status a reader sees: a scheduled article whose `published_at` has passed is `published`.
     pub status: Status,
     /// When the article is, was or will be public (RFC 3339, UTC); `null` for undated drafts.
-    #[serde(serialize_with = "crate::api::found::rfc3339_opt")]
-    pub published_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::nullable::rfc3339")]
+    pub published_at: Nullable<DateTime<Utc>>,
     /// Where the story was filed from.
-    pub dateline: Option<String>,
+    pub dateline: Nullable<String>,
     /// The original URL of a syndicated story.
-    pub canonical_url: Option<String>,
+    pub canonical_url: Nullable<String>,
     /// The publisher carrying the article.
     pub publisher_id: Uuid,
     /// For a syndicated story: the publisher that first published it.
-    pub syndicated_from_id: Option<Uuid>,
+    pub syndicated_from_id: Nullable<Uuid>,
     /// The byline, in order.
     pub author_ids: Vec<Uuid>,
     /// The topics, in order.
@@ -125,16 +126,16 @@ pub(super) fn view(
         id: m.id,
         slug: m.slug,
         title: m.title,
-        subtitle: m.subtitle,
+        subtitle: m.subtitle.into(),
         excerpt: m.excerpt,
         body_markdown: m.body_markdown,
         body_html: m.body_html,
         status,
-        published_at: m.published_at,
-        dateline: m.dateline,
-        canonical_url: m.canonical_url,
+        published_at: m.published_at.into(),
+        dateline: m.dateline.into(),
+        canonical_url: m.canonical_url.into(),
         publisher_id: m.publisher_id,
-        syndicated_from_id: m.syndicated_from_id,
+        syndicated_from_id: m.syndicated_from_id.into(),
         author_ids: record.author_ids,
         tag_ids: record.tag_ids,
         byline,
@@ -169,7 +170,7 @@ pub struct Revision {
     /// The fields this change touched.
     pub changed: Vec<String>,
     /// Who made it (`null` once that user is deleted).
-    pub user_id: Option<Uuid>,
+    pub user_id: Nullable<Uuid>,
     /// When (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,

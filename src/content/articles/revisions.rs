@@ -13,6 +13,7 @@ use super::{Actor, Record, Status};
 use crate::content::markdown;
 use crate::content::text::Text;
 use crate::error::ApiError;
+use crate::nullable::Nullable;
 
 /// An article's fields as a revision keeps them (and as a restore puts them back).
 #[derive(Object, serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
@@ -22,7 +23,8 @@ pub struct Snapshot {
     /// The slug.
     pub slug: String,
     /// The standfirst.
-    pub subtitle: Option<String>,
+    #[serde(default)]
+    pub subtitle: Nullable<String>,
     /// The summary.
     pub excerpt: String,
     /// The body in Markdown.
@@ -30,16 +32,19 @@ pub struct Snapshot {
     /// The stored status.
     pub status: Status,
     /// When the article is, was or will be public.
-    #[serde(serialize_with = "crate::wire::rfc3339_opt")]
-    pub published_at: Option<DateTime<Utc>>,
+    #[serde(default, serialize_with = "crate::nullable::rfc3339")]
+    pub published_at: Nullable<DateTime<Utc>>,
     /// Where the story was filed from.
-    pub dateline: Option<String>,
+    #[serde(default)]
+    pub dateline: Nullable<String>,
     /// The original URL of a syndicated story.
-    pub canonical_url: Option<String>,
+    #[serde(default)]
+    pub canonical_url: Nullable<String>,
     /// The publisher carrying the article.
     pub publisher_id: Uuid,
     /// The original publisher of a syndicated story.
-    pub syndicated_from_id: Option<Uuid>,
+    #[serde(default)]
+    pub syndicated_from_id: Nullable<Uuid>,
     /// The byline, in order.
     pub author_ids: Vec<Uuid>,
     /// The topics, in order.
@@ -52,15 +57,15 @@ impl Snapshot {
         Self {
             title: m.title.clone(),
             slug: m.slug.clone(),
-            subtitle: m.subtitle.clone(),
+            subtitle: m.subtitle.clone().into(),
             excerpt: m.excerpt.clone(),
             body_markdown: m.body_markdown.clone(),
             status: Status::from_db(&m.status),
-            published_at: m.published_at,
-            dateline: m.dateline.clone(),
-            canonical_url: m.canonical_url.clone(),
+            published_at: m.published_at.into(),
+            dateline: m.dateline.clone().into(),
+            canonical_url: m.canonical_url.clone().into(),
             publisher_id: m.publisher_id,
-            syndicated_from_id: m.syndicated_from_id,
+            syndicated_from_id: m.syndicated_from_id.into(),
             author_ids: record.author_ids.clone(),
             tag_ids: record.tag_ids.clone(),
         }
@@ -72,14 +77,14 @@ impl Snapshot {
         use MaybeUndefined::{Null, Value};
         let opt_text = |v: Option<String>| v.map_or(Null, |t| Value(Text(t)));
         let status = match self.status {
-            Status::Scheduled if self.published_at.is_some_and(|p| p <= at) => Status::Published,
+            Status::Scheduled if self.published_at.0.is_some_and(|p| p <= at) => Status::Published,
             other => other,
         };
         let derived = self.excerpt == markdown::excerpt(&self.body_markdown);
         ArticleUpdate {
             title: Value(Text(self.title)),
             slug: Value(Text(self.slug)),
-            subtitle: opt_text(self.subtitle),
+            subtitle: opt_text(self.subtitle.0),
             excerpt: if derived {
                 Null
             } else {
@@ -87,18 +92,19 @@ impl Snapshot {
             },
             body_markdown: Value(Text(self.body_markdown)),
             status: Value(status),
-            published_at: self.published_at.map_or(Null, Value),
-            dateline: opt_text(self.dateline),
-            canonical_url: opt_text(self.canonical_url),
+            published_at: self.published_at.0.map_or(Null, Value),
+            dateline: opt_text(self.dateline.0),
+            canonical_url: opt_text(self.canonical_url.0),
             publisher_id: Value(self.publisher_id),
-            syndicated_from_id: self.syndicated_from_id.map_or(Null, Value),
+            syndicated_from_id: self.syndicated_from_id.0.map_or(Null, Value),
             author_ids: Value(self.author_ids),
             tag_ids: Value(self.tag_ids),
         }
     }
 }
 
-/// The names of the fields that differ between two snapshots (all set fields for a create).
+/// The names of the fields that differ between two snapshots (all set fields for a
+/// create), by name.
 fn changed_fields(before: Option<&Snapshot>, after: &Snapshot) -> Vec<String> {
     let after = serde_json::to_value(after).unwrap_or_default();
     let before = before
@@ -113,6 +119,8 @@ fn changed_fields(before: Option<&Snapshot>, after: &Snapshot) -> Vec<String> {
             old != *v && !(old.is_null() && v.as_array().is_some_and(Vec::is_empty))
         })
         .map(|(k, _)| k.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect()
 }
 

@@ -1,0 +1,145 @@
+//! The OpenAPI document as served (`/openapi.json`, `/openapi.yaml`, Swagger UI) and
+//! written to `openapi.yaml`: poem-openapi's document, finished with what its
+//! derives cannot say.
+//!
+//! - Every operation declares its `security`: `[]` when it is public,
+//!   `[{}, {BearerAuth: []}]` when a token is optional (anonymous first), so that
+//!   tools and Swagger UI draw public operations without a padlock.
+//! - Every request object says `additionalProperties: false`: [`super::body::JsonBody`]
+//!   refuses an unknown field with a 400.
+
+use poem::endpoint::make_sync;
+use poem::{Endpoint, Response};
+use serde_json::{Map, Value};
+
+/// The finished document.
+pub fn document() -> Value {
+    let raw = super::service().spec();
+    // poem-openapi writes its own document; it always parses.
+    let mut doc: Value = serde_json::from_str(&raw).unwrap_or_default();
+    finish(&mut doc);
+    doc
+}
+
+/// The finished document as JSON.
+pub fn json() -> String {
+    serde_json::to_string_pretty(&document()).unwrap_or_default()
+}
+
+/// The finished document as YAML (what `openapi.yaml` holds).
+pub fn yaml() -> String {
+    serde_yaml::to_string(&document()).unwrap_or_default()
+}
+
+/// Swagger UI's page, showing the finished document.
+pub fn swagger_ui_html() -> String {
+    let service = super::service();
+    service
+        .swagger_ui_html()
+        .replacen(&service.spec(), &json(), 1)
+}
+
+/// `/openapi.json`.
+pub fn json_endpoint() -> impl Endpoint + 'static {
+    let spec = json();
+    make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json")
+            .body(spec.clone())
+    })
+}
+
+/// `/openapi.yaml`.
+pub fn yaml_endpoint() -> impl Endpoint + 'static {
+    let spec = yaml();
+    make_sync(move |_| {
+        Response::builder()
+            .content_type("application/x-yaml")
+            .header("Content-Disposition", "inline; filename=\"spec.yaml\"")
+            .body(spec.clone())
+    })
+}
+
+/// Adds what the derives leave out to `doc`, a document poem-openapi wrote.
+pub fn finish(doc: &mut Value) {
+    let mut request_schemas = Vec::new();
+    for ops in doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(Map::values_mut)
+    {
+        for op in ops.as_object_mut().into_iter().flat_map(Map::values_mut) {
+            declare_security(op);
+            for media in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flat_map(Map::values)
+            {
+                if let Some(name) = media["schema"]["$ref"]
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    request_schemas.push(name.to_string());
+                }
+            }
+        }
+    }
+    for name in request_schemas {
+        if let Some(schema) = doc["components"]["schemas"][&name].as_object_mut() {
+            schema.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    }
+}
+
+/// `security: []` on a public operation; the anonymous alternative first on one
+/// where a token is optional.
+fn declare_security(op: &mut Value) {
+    let Some(op) = op.as_object_mut() else {
+        return;
+    };
+    let mut security = op
+        .remove("security")
+        .and_then(|s| s.as_array().cloned())
+        .unwrap_or_default();
+    security.sort_by_key(|requirement| requirement.as_object().is_some_and(|r| !r.is_empty()));
+    op.insert("security".into(), Value::Array(security));
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn security_is_declared_and_request_objects_are_closed() {
+        let mut doc = json!({
+            "paths": {"/a": {
+                "get": {"security": [{"BearerAuth": []}, {}]},
+                "put": {"security": [{"BearerAuth": []}],
+                        "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/In"}}}}},
+                "head": {},
+            }},
+            "components": {"schemas": {"In": {"type": "object"}, "Out": {"type": "object"}}},
+        });
+        finish(&mut doc);
+        assert_eq!(
+            doc["paths"]["/a"]["get"]["security"],
+            json!([{}, {"BearerAuth": []}])
+        );
+        assert_eq!(
+            doc["paths"]["/a"]["put"]["security"],
+            json!([{"BearerAuth": []}])
+        );
+        assert_eq!(doc["paths"]["/a"]["head"]["security"], json!([]));
+        assert_eq!(
+            doc["components"]["schemas"]["In"]["additionalProperties"],
+            json!(false)
+        );
+        assert!(
+            doc["components"]["schemas"]["Out"]
+                .get("additionalProperties")
+                .is_none()
+        );
+    }
+}

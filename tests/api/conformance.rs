@@ -1,0 +1,1113 @@
+//! The spec tells the truth: real responses of every operation, provoked over HTTP,
+//! are validated against `openapi.yaml`'s schemas with a JSON Schema validator
+//! (`jsonschema`), their status must be one the operation documents, their keys
+//! come in the schema's declared order, and every operation of the spec is
+//! exercised at least once with success (and swept for the errors all operations
+//! of its kind can give).
+//!
+//! OpenAPI 3.0 schemas become JSON Schema (2020-12) here: `#/components/schemas`
+//! references point into `$defs`, `nullable: true` adds `null` to the type, and
+//! response objects are closed (`additionalProperties: false`), so a field the spec
+//! does not list fails too.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Resp, TestApp, read, spawn_app};
+
+/// The document the server serves and `openapi.yaml` holds.
+fn spec() -> Value {
+    dispatch::api::spec::document()
+}
+
+/// `schema` (an OpenAPI 3.0 schema object) as JSON Schema.
+fn convert(schema: &Value) -> Value {
+    match schema {
+        Value::Array(items) => Value::Array(items.iter().map(convert).collect()),
+        Value::Object(object) => {
+            let mut out = Map::new();
+            for (key, value) in object {
+                match key.as_str() {
+                    "$ref" => {
+                        let target = value.as_str().unwrap_or_default();
+                        out.insert(
+                            key.clone(),
+                            Value::from(target.replace("#/components/schemas/", "#/$defs/")),
+                        );
+                    }
+                    "properties" => {
+                        let props = value
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), convert(v)))
+                            .collect();
+                        out.insert(key.clone(), Value::Object(props));
+                    }
+                    "items" | "additionalProperties" | "allOf" | "anyOf" | "oneOf" | "not" => {
+                        out.insert(key.clone(), convert(value));
+                    }
+                    // OpenAPI 3.0's boolean exclusive bounds, documentation-only keys.
+                    "exclusiveMinimum" | "exclusiveMaximum" if value.is_boolean() => {}
+                    "nullable" | "example" | "deprecated" | "readOnly" | "writeOnly"
+                    | "discriminator" | "externalDocs" | "xml" => {}
+                    _ => {
+                        out.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            if out.get("type") == Some(&json!("object"))
+                && out.contains_key("properties")
+                && !out.contains_key("additionalProperties")
+            {
+                out.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            if object.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::Array(values)) = out.get_mut("enum") {
+                    values.push(Value::Null);
+                }
+                match out.get("type").cloned() {
+                    Some(Value::String(ty)) => {
+                        out.insert("type".into(), json!([ty, "null"]));
+                    }
+                    _ => return json!({"anyOf": [{"type": "null"}, Value::Object(out)]}),
+                }
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// A validator of `schema` (an OpenAPI schema of `spec`, often a `$ref`).
+fn validator(spec: &Value, schema: &Value) -> jsonschema::Validator {
+    let defs: Map<String, Value> = spec["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, s)| (name.clone(), convert(s)))
+        .collect();
+    let mut root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": defs,
+    });
+    if let (Some(root), Value::Object(schema)) = (root.as_object_mut(), convert(schema)) {
+        root.extend(schema);
+    }
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|err| panic!("the spec's schema does not compile: {err}"))
+}
+
+/// What is wrong with `body` as an instance of `schema`, one line per error.
+fn violations(spec: &Value, schema: &Value, body: &Value) -> Vec<String> {
+    validator(spec, schema)
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// `schema` with references and `allOf` wrappers followed.
+fn resolve<'s>(spec: &'s Value, schema: &'s Value) -> &'s Value {
+    if let Some(name) = schema["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+    {
+        return resolve(spec, &spec["components"]["schemas"][name]);
+    }
+    match schema["allOf"].as_array() {
+        Some(parts) if parts.len() == 1 => resolve(spec, &parts[0]),
+        _ => schema,
+    }
+}
+
+/// Keys of objects in `body` that are not in their schema's declared order.
+fn misordered(spec: &Value, schema: &Value, body: &Value, at: &str, out: &mut Vec<String>) {
+    let schema = resolve(spec, schema);
+    match body {
+        Value::Object(object) => {
+            let Some(props) = schema["properties"].as_object() else {
+                return;
+            };
+            let declared: Vec<&String> = props.keys().filter(|k| object.contains_key(*k)).collect();
+            let sent: Vec<&String> = object.keys().filter(|k| props.contains_key(*k)).collect();
+            if declared != sent {
+                out.push(format!("{at}: keys {sent:?}, declared {declared:?}"));
+            }
+            for (key, value) in object {
+                if let Some(prop) = props.get(key) {
+                    misordered(spec, prop, value, &format!("{at}/{key}"), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                misordered(spec, &schema["items"], item, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The spec's path template that `path` (without its query) is an instance of,
+/// preferring literal segments over parameters.
+fn template<'s>(spec: &'s Value, path: &str) -> Option<&'s str> {
+    let path = path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').collect();
+    spec["paths"]
+        .as_object()?
+        .keys()
+        .filter(|t| {
+            let parts: Vec<&str> = t.split('/').collect();
+            parts.len() == segments.len()
+                && parts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(p, s)| p.starts_with('{') || p == s)
+        })
+        .max_by_key(|t| t.split('/').filter(|p| !p.starts_with('{')).count())
+        .map(String::as_str)
+}
+
+/// One request of the tour.
+struct Call {
+    method: Method,
+    path: String,
+    token: Option<String>,
+    body: Option<(String, Vec<u8>)>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Call {
+    fn new(method: Method, path: impl Into<String>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            token: None,
+            body: None,
+            headers: vec![],
+        }
+    }
+    fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path)
+    }
+    fn post(path: impl Into<String>) -> Self {
+        Self::new(Method::POST, path)
+    }
+    fn patch(path: impl Into<String>) -> Self {
+        Self::new(Method::PATCH, path)
+    }
+    fn delete(path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+    fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_string());
+        self
+    }
+    fn json(mut self, body: Value) -> Self {
+        self.body = Some(("application/json".into(), body.to_string().into_bytes()));
+        self
+    }
+    fn raw(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some((content_type.into(), body.into()));
+        self
+    }
+    fn raw_query(mut self, query: &str) -> Self {
+        self.path = format!("{}?{query}", self.path);
+        self
+    }
+    fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_string()));
+        self
+    }
+}
+
+/// Sends calls and checks every answer against the spec.
+struct Checker {
+    spec: Value,
+    /// (method, path template, status) of every answer checked.
+    seen: BTreeSet<(String, String, String)>,
+    failures: Vec<String>,
+}
+
+impl Checker {
+    fn new() -> Self {
+        Self {
+            spec: spec(),
+            seen: BTreeSet::new(),
+            failures: vec![],
+        }
+    }
+
+    /// Sends `call`, checks the answer, expects `status`.
+    async fn expect(&mut self, app: &TestApp, call: Call, status: u16) -> Resp {
+        self.expect_one_of(app, call, &[status]).await
+    }
+
+    /// Sends `call`, checks the answer, expects one of `statuses`.
+    async fn expect_one_of(&mut self, app: &TestApp, call: Call, statuses: &[u16]) -> Resp {
+        let mut req = app
+            .client
+            .request(call.method.clone(), format!("{}{}", app.base, call.path));
+        if let Some(token) = &call.token {
+            req = req.bearer_auth(token);
+        }
+        for (name, value) in &call.headers {
+            req = req.header(*name, value);
+        }
+        if let Some((content_type, body)) = call.body.clone() {
+            req = req.header("content-type", content_type).body(body);
+        }
+        let resp = read(req.send().await.expect("request")).await;
+        assert!(
+            statuses.contains(&resp.status.as_u16()),
+            "{} {}: expected {statuses:?}, got {}",
+            call.method,
+            call.path,
+            resp.text
+        );
+        self.check(call.method.as_str(), &call.path, &resp);
+        resp
+    }
+
+    /// Checks `resp`, the answer to `method path`, against the spec.
+    fn check(&mut self, method: &str, path: &str, resp: &Resp) {
+        let method = method.to_lowercase();
+        let status = resp.status.as_str().to_string();
+        let what = format!("{} {path} → {status}", method.to_uppercase());
+        let Some(tpl) = template(&self.spec, path) else {
+            self.failures.push(format!("{what}: no path of the spec"));
+            return;
+        };
+        self.seen
+            .insert((method.clone(), tpl.to_string(), status.clone()));
+        let spec = self.spec.clone();
+        let Some(documented) = spec["paths"][tpl][&method]["responses"].get(&status) else {
+            self.failures
+                .push(format!("{what}: status not documented for {tpl}"));
+            return;
+        };
+        let Some(content) = documented["content"].as_object().filter(|c| !c.is_empty()) else {
+            if !resp.text.is_empty() {
+                self.failures
+                    .push(format!("{what}: a body the spec does not describe"));
+            }
+            return;
+        };
+        let sent_type = resp.header("content-type").unwrap_or_default().to_string();
+        let Some((_, media)) = content
+            .iter()
+            .find(|(ct, _)| essence(ct) == essence(&sent_type))
+        else {
+            self.failures.push(format!(
+                "{what}: content type {sent_type} not among {:?}",
+                content.keys().collect::<Vec<_>>()
+            ));
+            return;
+        };
+        if !essence(&sent_type).ends_with("json") {
+            return;
+        }
+        let body: Value = match serde_json::from_str(&resp.text) {
+            Ok(body) => body,
+            Err(err) => {
+                self.failures.push(format!("{what}: not JSON ({err})"));
+                return;
+            }
+        };
+        for error in violations(&spec, &media["schema"], &body) {
+            self.failures.push(format!("{what}: {error}"));
+        }
+        let mut order = vec![];
+        misordered(&spec, &media["schema"], &body, "", &mut order);
+        for error in order {
+            self.failures.push(format!("{what}: key order {error}"));
+        }
+    }
+
+    /// Provokes, on every operation of the spec, the errors every operation of its
+    /// kind can answer: a NUL character in the query (400), no token where one is
+    /// required or a bad one where it is optional (401), a body that is not JSON (415)
+    /// or too large (413).
+    async fn sweep(&mut self, app: &TestApp) {
+        let mut calls = vec![];
+        for (tpl, ops) in self.spec["paths"].as_object().into_iter().flatten() {
+            let path = tpl
+                .replace("{id_or_slug}", "nowhere")
+                .replace("{id}", "0190a0b0-0000-7000-8000-000000000001")
+                .replace("{number}", "1");
+            for (method, op) in ops.as_object().into_iter().flatten() {
+                let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let requirements: Vec<&Value> =
+                    op["security"].as_array().into_iter().flatten().collect();
+                let optional = requirements.iter().any(|r| r == &&json!({}));
+                let call = || Call::new(method.clone(), path.clone());
+                calls.push((call().token(&app.admin).raw_query("probe=%00"), vec![400]));
+                if !requirements.is_empty() && !optional {
+                    calls.push((call(), vec![401]));
+                }
+                if optional {
+                    calls.push((call().token("not-a-token"), vec![401]));
+                }
+                if op.get("requestBody").is_some() {
+                    calls.push((call().token(&app.admin).raw("text/plain", "x"), vec![415]));
+                    let big = vec![b' '; 2 << 20];
+                    calls.push((
+                        call().token(&app.admin).raw("application/json", big),
+                        vec![413],
+                    ));
+                }
+            }
+        }
+        for (call, statuses) in calls {
+            self.expect_one_of(app, call, &statuses).await;
+        }
+    }
+
+    /// Fails with every answer that broke the spec, and every operation never answered
+    /// with a success (so a new operation needs its own call in the tour).
+    fn finish(self) {
+        let mut failures = self.failures;
+        for (path, ops) in self.spec["paths"].as_object().into_iter().flatten() {
+            for method in ops.as_object().into_iter().flatten().map(|(m, _)| m) {
+                // The sweep's errors reach every operation: a success is what counts.
+                let succeeded = self.seen.iter().any(|(m, p, status)| {
+                    m == method && p == path && (status.starts_with('2') || status.starts_with('3'))
+                });
+                if !succeeded {
+                    failures.push(format!(
+                        "{} {path}: never answered with success",
+                        method.to_uppercase()
+                    ));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+}
+
+fn essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase()
+}
+
+#[test]
+fn a_body_that_breaks_its_schema_is_refused() {
+    let spec = spec();
+    let list = json!({"$ref": "#/components/schemas/TagList"});
+    let bogus = json!({"data":[{"anything":1},5],"meta":{"limit":"x","bogus":true}});
+    let errors = violations(&spec, &list, &bogus);
+    for wrong in ["/data/0", "/data/1", "/meta/limit", "/meta"] {
+        assert!(
+            errors.iter().any(|e| e.ends_with(&format!(" at {wrong}"))),
+            "{wrong} in {errors:#?}"
+        );
+    }
+    let tag = json!({
+        "id": "0190a0b0-0000-7000-8000-000000000001", "slug": "t", "name": "T",
+        "description": null, "created_at": "2026-11-28T06:00:00+00:00",
+        "updated_at": "2026-11-28T06:00:00+00:00",
+    });
+    let page = json!({"data": [tag], "meta": {"limit": 20, "next_cursor": null}});
+    assert_eq!(violations(&spec, &list, &page), Vec::<String>::new());
+    // Without `nullable`, the `null` a tag without description is sent with fails.
+    let mut strict = spec.clone();
+    strict["components"]["schemas"]["Tag"]["properties"]["description"]
+        .as_object_mut()
+        .unwrap()
+        .remove("nullable");
+    assert_eq!(violations(&strict, &list, &page).len(), 1);
+    // A field left out that the spec says is always sent fails too.
+    let mut partial = page.clone();
+    partial["data"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("description");
+    assert_eq!(violations(&spec, &list, &partial).len(), 1);
+}
+
+#[test]
+fn keys_out_of_declared_order_are_found() {
+    let spec = spec();
+    let schema = json!({"$ref": "#/components/schemas/Problem"});
+    let mut out = vec![];
+    let body: Value = serde_json::from_str(
+        r#"{"detail":"d","request_id":"r","status":400,"title":"t","type":"x"}"#,
+    )
+    .unwrap();
+    misordered(&spec, &schema, &body, "", &mut out);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let body: Value = serde_json::from_str(
+        r#"{"type":"x","title":"t","status":400,"detail":"d","request_id":"r"}"#,
+    )
+    .unwrap();
+    out.clear();
+    misordered(&spec, &schema, &body, "", &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[tokio::test]
+async fn every_operation_answers_as_the_spec_says() {
+    use dispatch::auth::Role;
+    let app = spawn_app().await;
+    let mut c = Checker::new();
+    let admin = app.admin.clone();
+    let contributor = app.user(Role::Contributor, None).await;
+    let v1 = "/api/v1";
+
+    // Health.
+    c.expect(&app, Call::get("/health/live"), 200).await;
+    c.expect(&app, Call::get("/health/ready"), 200).await;
+
+    // Auth.
+    let creds = json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+    let login = c
+        .expect(
+            &app,
+            Call::post(format!("{v1}/auth/login")).json(creds),
+            200,
+        )
+        .await;
+    let refresh = login.body["refresh_token"].as_str().unwrap().to_string();
+    let wrong = json!({"email": ADMIN_EMAIL, "password": "not the password at all"});
+    c.expect(
+        &app,
+        Call::post(format!("{v1}/auth/login")).json(wrong),
+        401,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{v1}/auth/login")).json(json!({"email": 5})),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{v1}/auth/login")).raw("text/plain", "hi"),
+        415,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{v1}/auth/login")).raw("application/json", vec![b' '; 2 << 20]),
+        413,
+    )
+    .await;
+    let rotated = c
+        .expect(
+            &app,
+            Call::post(format!("{v1}/auth/refresh")).json(json!({"refresh_token": refresh})),
+            200,
+        )
+        .await;
+    c.expect(
+        &app,
+        Call::post(format!("{v1}/auth/refresh")).json(json!({"refresh_token": "nope"})),
+        401,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{v1}/auth/refresh")).json(json!({})),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{v1}/auth/logout"))
+            .json(json!({"refresh_token": rotated.body["refresh_token"]})),
+        204,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{v1}/auth/logout")).json(json!([])),
+        400,
+    )
+    .await;
+    c.expect(&app, Call::get(format!("{v1}/auth/me")).token(&admin), 200)
+        .await;
+    c.expect(&app, Call::get(format!("{v1}/auth/me")), 401)
+        .await;
+
+    // Publishers, authors, tags: the same shapes.
+    let mut outlet = String::new();
+    for (kind, extra) in [
+        (
+            "publishers",
+            json!({"description": "A wire.", "website_url": "https://wire.example"}),
+        ),
+        (
+            "authors",
+            json!({"bio": "Writes.", "avatar_url": "https://img.example/a.png"}),
+        ),
+        ("tags", json!({"description": "A topic."})),
+    ] {
+        let base = format!("{v1}/{kind}");
+        let mut body = json!({"name": format!("First {kind}")});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let first = c
+            .expect(&app, Call::post(&base).token(&admin).json(body), 201)
+            .await;
+        let bare = c
+            .expect(
+                &app,
+                Call::post(&base)
+                    .token(&admin)
+                    .json(json!({"name": format!("Bare {kind}"), "slug": format!("bare-{kind}")})),
+                201,
+            )
+            .await;
+        if kind == "publishers" {
+            outlet = first.id();
+        }
+        c.expect(
+            &app,
+            Call::post(&base)
+                .token(&admin)
+                .json(json!({"name": "Again", "slug": format!("bare-{kind}")})),
+            409,
+        )
+        .await;
+        c.expect(
+            &app,
+            Call::post(&base).token(&admin).json(json!({"nam": "x"})),
+            400,
+        )
+        .await;
+        c.expect(&app, Call::post(&base).json(json!({"name": "x"})), 401)
+            .await;
+        c.expect(
+            &app,
+            Call::post(&base)
+                .token(&contributor.token)
+                .json(json!({"name": "x"})),
+            403,
+        )
+        .await;
+        c.expect(
+            &app,
+            Call::post(&base)
+                .token(&admin)
+                .json(json!({"name": "x", "slug": "Not A Slug"})),
+            422,
+        )
+        .await;
+        c.expect(
+            &app,
+            Call::post(&base).token(&admin).raw("text/plain", "name"),
+            415,
+        )
+        .await;
+        c.expect(&app, Call::get(format!("{base}?count=true&limit=1")), 200)
+            .await;
+        c.expect(&app, Call::get(format!("{base}?limit=0")), 400)
+            .await;
+        c.expect(&app, Call::get(format!("{base}/{}", first.id())), 200)
+            .await;
+        c.expect(&app, Call::get(format!("{base}/bare-{kind}")), 200)
+            .await;
+        c.expect(&app, Call::get(format!("{base}/nowhere")), 404)
+            .await;
+        c.expect(
+            &app,
+            Call::patch(format!("{base}/bare-{kind}"))
+                .token(&admin)
+                .json(json!({"name": "Renamed"})),
+            200,
+        )
+        .await;
+        c.expect(
+            &app,
+            Call::patch(format!("{base}/nowhere"))
+                .token(&admin)
+                .json(json!({"name": "Renamed"})),
+            404,
+        )
+        .await;
+        c.expect(
+            &app,
+            Call::delete(format!("{base}/{}", bare.body["id"].as_str().unwrap())).token(&admin),
+            204,
+        )
+        .await;
+        c.expect(
+            &app,
+            Call::delete(format!("{base}/nowhere")).token(&admin),
+            404,
+        )
+        .await;
+    }
+
+    // Articles.
+    let arts = format!("{v1}/articles");
+    let author = app.author("Byline").await;
+    let tag = app.tag("Topic").await;
+    let source = app.publisher("Source").await;
+    let full = c
+        .expect(
+            &app,
+            Call::post(&arts).token(&admin).json(json!({
+                "title": "Story", "subtitle": "Sub", "body_markdown": "Body *text*.",
+                "status": "published", "dateline": "LYON",
+                "canonical_url": "https://outlet.example/story", "publisher_id": outlet,
+                "syndicated_from_id": source, "author_ids": [author], "tag_ids": [tag],
+            })),
+            201,
+        )
+        .await;
+    let draft = c
+        .expect(
+            &app,
+            Call::post(&arts)
+                .token(&admin)
+                .json(json!({"title": "Draft", "publisher_id": outlet, "slug": "draft"})),
+            201,
+        )
+        .await;
+    c.expect(
+        &app,
+        Call::post(&arts)
+            .token(&admin)
+            .json(json!({"title": "Again", "publisher_id": outlet, "slug": "draft"})),
+        409,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&arts).token(&admin).json(json!({"title": 5})),
+        400,
+    )
+    .await;
+    c.expect(&app, Call::post(&arts).json(json!({"title": "x"})), 401)
+        .await;
+    c.expect(
+        &app,
+        Call::post(&arts)
+            .token(&contributor.token)
+            .json(json!({"title": "x", "publisher_id": outlet, "status": "published"})),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&arts)
+            .token(&admin)
+            .json(json!({"title": "x", "publisher_id": "0190a0b0-0000-7000-8000-000000000001"})),
+        422,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&arts).token(&admin).raw("text/plain", "x"),
+        415,
+    )
+    .await;
+    for query in [
+        "?count=true&include=authors,publisher,syndicated_from,tags",
+        "?limit=1",
+        "",
+    ] {
+        c.expect(&app, Call::get(format!("{arts}{query}")).token(&admin), 200)
+            .await;
+        c.expect(&app, Call::get(format!("{arts}{query}")), 200)
+            .await;
+    }
+    c.expect(&app, Call::get(format!("{arts}?limit=500")), 400)
+        .await;
+    c.expect(&app, Call::get(&arts).token("not-a-token"), 401)
+        .await;
+    let story = format!("{arts}/{}", full.id());
+    let read = c
+        .expect(
+            &app,
+            Call::get(format!(
+                "{story}?include=authors,publisher,syndicated_from,tags"
+            )),
+            200,
+        )
+        .await;
+    let etag = read.header("etag").unwrap().to_string();
+    c.expect(
+        &app,
+        Call::get(format!(
+            "{story}?include=authors,publisher,syndicated_from,tags"
+        ))
+        .header("if-none-match", &etag),
+        304,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{arts}/{}", draft.id())).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(&app, Call::get(format!("{arts}/{}", draft.id())), 404)
+        .await;
+    c.expect(&app, Call::get(format!("{arts}/a%00b")), 400)
+        .await;
+    c.expect(
+        &app,
+        Call::get(format!("{arts}/{}", draft.id())).token("x"),
+        401,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&story)
+            .token(&admin)
+            .json(json!({"slug": "story-renamed"})),
+        200,
+    )
+    .await;
+    let old_slug = full.body["slug"].as_str().unwrap();
+    c.expect(&app, Call::get(format!("{arts}/{old_slug}")), 301)
+        .await;
+    c.expect(
+        &app,
+        Call::patch(&story)
+            .token(&admin)
+            .header("if-match", "\"0-stale\"")
+            .json(json!({"title": "Stale"})),
+        412,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&story)
+            .token(&admin)
+            .json(json!({"slug": "draft"})),
+        409,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&story)
+            .token(&admin)
+            .json(json!({"title": " "})),
+        422,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&story).token(&admin).json(json!({"title": 1})),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&story)
+            .token(&contributor.token)
+            .json(json!({"title": "Mine"})),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&story).json(json!({"title": "Mine"})),
+        401,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(format!("{arts}/nowhere"))
+            .token(&admin)
+            .json(json!({"title": "x"})),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&story).token(&admin).raw("text/plain", "x"),
+        415,
+    )
+    .await;
+
+    // Revisions.
+    c.expect(
+        &app,
+        Call::get(format!("{story}/revisions?count=true")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{story}/revisions")).token(&contributor.token),
+        403,
+    )
+    .await;
+    c.expect(&app, Call::get(format!("{story}/revisions")), 401)
+        .await;
+    c.expect(
+        &app,
+        Call::get(format!("{arts}/nowhere/revisions")).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{story}/revisions/1/restore")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{story}/revisions/99/restore")).token(&admin),
+        404,
+    )
+    .await;
+
+    // Comments.
+    let comments = format!("{story}/comments");
+    let posted = c
+        .expect(
+            &app,
+            Call::post(&comments).json(
+                json!({"author_name": "Reader", "email": "reader@example.com", "body": "Hi.\n\nThere."}),
+            ),
+            201,
+        )
+        .await;
+    c.expect(
+        &app,
+        Call::post(&comments).json(json!({"author_name": "R"})),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&comments).json(json!({"author_name": "R", "email": "nope", "body": "x"})),
+        422,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{arts}/nowhere/comments"))
+            .json(json!({"author_name": "R", "email": "r@example.com", "body": "x"})),
+        404,
+    )
+    .await;
+    c.expect(&app, Call::post(&comments).raw("text/plain", "x"), 415)
+        .await;
+    c.expect(&app, Call::get(format!("{comments}?count=true")), 200)
+        .await;
+    c.expect(&app, Call::get(format!("{arts}/nowhere/comments")), 404)
+        .await;
+    // A public operation without security ignores a token, or documents its 401.
+    c.expect_one_of(&app, Call::get(&comments).token("not-a-token"), &[200, 401])
+        .await;
+    c.expect_one_of(
+        &app,
+        Call::get(format!("{v1}/tags")).token("not-a-token"),
+        &[200, 401],
+    )
+    .await;
+    let moderation = format!("{v1}/comments");
+    let one = format!("{moderation}/{}", posted.id());
+    c.expect(
+        &app,
+        Call::get(format!("{moderation}?count=true")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(&app, Call::get(&moderation).token(&contributor.token), 403)
+        .await;
+    c.expect(&app, Call::get(&moderation), 401).await;
+    c.expect(&app, Call::get(&one).token(&admin), 200).await;
+    c.expect(
+        &app,
+        Call::get(format!("{moderation}/0190a0b0-0000-7000-8000-000000000001")).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&one)
+            .token(&admin)
+            .json(json!({"status": "approved"})),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&one)
+            .token(&admin)
+            .json(json!({"status": "gone"})),
+        400,
+    )
+    .await;
+    c.expect(&app, Call::delete(&one).token(&admin), 204).await;
+    c.expect(&app, Call::delete(&one).token(&admin), 404).await;
+
+    // Delete, the trash.
+    let draft_path = format!("{arts}/{}", draft.id());
+    c.expect(
+        &app,
+        Call::delete(&story)
+            .token(&admin)
+            .header("if-match", "\"0-stale\""),
+        412,
+    )
+    .await;
+    c.expect(&app, Call::delete(&story).token(&contributor.token), 403)
+        .await;
+    c.expect(&app, Call::delete(&draft_path).token(&admin), 204)
+        .await;
+    c.expect(&app, Call::delete(&draft_path).token(&admin), 404)
+        .await;
+    let trash = format!("{v1}/trash/articles");
+    c.expect(
+        &app,
+        Call::get(format!("{trash}?count=true")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(&app, Call::get(&trash).token(&contributor.token), 403)
+        .await;
+    c.expect(
+        &app,
+        Call::post(format!("{trash}/{}/restore", draft.id())).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{trash}/{}/restore", draft.id())).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(&app, Call::delete(&draft_path).token(&admin), 204)
+        .await;
+    c.expect(
+        &app,
+        Call::delete(format!("{trash}/{}", draft.id())).token(&admin),
+        204,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::delete(format!("{trash}/{}", draft.id())).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::delete(format!("{v1}/publishers/{outlet}")).token(&admin),
+        409,
+    )
+    .await;
+
+    // Users.
+    let users = format!("{v1}/users");
+    let made = c
+        .expect(
+            &app,
+            Call::post(&users).token(&admin).json(json!({
+                "email": "new.editor@dispatch.test", "password": "a long enough passphrase",
+                "role": "editor",
+            })),
+            201,
+        )
+        .await;
+    c.expect(
+        &app,
+        Call::post(&users).token(&admin).json(json!({
+            "email": "new.editor@dispatch.test", "password": "a long enough passphrase",
+            "role": "editor",
+        })),
+        409,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&users).token(&admin).json(json!({
+            "email": "short@dispatch.test", "password": "short", "role": "editor",
+        })),
+        422,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&users)
+            .token(&admin)
+            .json(json!({"role": "king"})),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&users).token(&contributor.token).json(json!({
+            "email": "x@dispatch.test", "password": "a long enough passphrase", "role": "editor",
+        })),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{users}?count=true")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(&app, Call::get(&users).token(&contributor.token), 403)
+        .await;
+    c.expect(&app, Call::get(&users), 401).await;
+    let user = format!("{users}/{}", made.id());
+    c.expect(&app, Call::get(&user).token(&admin), 200).await;
+    c.expect(
+        &app,
+        Call::get(format!("{users}/not-a-uuid")).token(&admin),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{users}/0190a0b0-0000-7000-8000-000000000001")).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&user)
+            .token(&admin)
+            .json(json!({"disabled": true})),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(format!("{users}/{}", app.admin_id))
+            .token(&admin)
+            .json(json!({"role": "editor"})),
+        409,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{v1}/auth/login")).json(
+            json!({"email": "new.editor@dispatch.test", "password": "a long enough passphrase"}),
+        ),
+        403,
+    )
+    .await;
+    c.expect(&app, Call::delete(&user).token(&admin), 204).await;
+    c.expect(
+        &app,
+        Call::delete(format!("{users}/{}", app.admin_id)).token(&admin),
+        409,
+    )
+    .await;
+
+    c.sweep(&app).await;
+    c.finish();
+}
