@@ -7,10 +7,18 @@
 //!   tools and Swagger UI draw public operations without a padlock.
 //! - Every request object says `additionalProperties: false`: [`super::body::JsonBody`]
 //!   refuses an unknown field with a 400.
+//! - Request properties carry the rules the domain checks ([`rules`]): the slug
+//!   pattern and length, email and URL formats, the password's length, taken from
+//!   the same constants the checks use; the `include` query parameter its pattern.
+//!   The domain still does the checking (the problem bodies stay its own).
 
 use poem::endpoint::make_sync;
 use poem::{Endpoint, Response};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+
+use crate::auth::password;
+use crate::content::articles::Include;
+use crate::content::slug;
 
 /// The finished document.
 pub fn document() -> Value {
@@ -89,6 +97,66 @@ pub fn finish(doc: &mut Value) {
             schema.insert("additionalProperties".into(), Value::Bool(false));
         }
     }
+    for (schema, property, keywords) in rules() {
+        let pointer = format!("/components/schemas/{schema}/properties/{property}");
+        if let Some(target) = doc.pointer_mut(&pointer).and_then(Value::as_object_mut) {
+            target.extend(keywords.as_object().cloned().unwrap_or_default());
+        }
+    }
+    let include = json!({"pattern": Include::pattern()});
+    for ops in doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(Map::values_mut)
+    {
+        for op in ops.as_object_mut().into_iter().flat_map(Map::values_mut) {
+            for param in op
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flat_map(|p| p.iter_mut())
+            {
+                if param["name"] == "include"
+                    && param["in"] == "query"
+                    && let Some(schema) = param["schema"].as_object_mut()
+                {
+                    schema.extend(include.as_object().cloned().unwrap_or_default());
+                }
+            }
+        }
+    }
+}
+
+/// The keywords each request property gets: schema name, property, keywords. Every
+/// value comes from the constant the domain's check uses.
+pub fn rules() -> Vec<(&'static str, &'static str, Value)> {
+    let slug = json!({"pattern": slug::PATTERN, "maxLength": slug::MAX_LEN});
+    let email = json!({"format": "email"});
+    let url = json!({"format": "uri"});
+    let password = json!({"minLength": password::MIN_LENGTH, "maxLength": password::MAX_LENGTH});
+    let mut rules = Vec::new();
+    for (schema, url_field) in [
+        ("PublisherCreate", Some("website_url")),
+        ("PublisherUpdate", Some("website_url")),
+        ("AuthorCreate", Some("avatar_url")),
+        ("AuthorUpdate", Some("avatar_url")),
+        ("TagCreate", None),
+        ("TagUpdate", None),
+        ("ArticleCreate", Some("canonical_url")),
+        ("ArticleUpdate", Some("canonical_url")),
+    ] {
+        rules.push((schema, "slug", slug.clone()));
+        if let Some(field) = url_field {
+            rules.push((schema, field, url.clone()));
+        }
+    }
+    for schema in ["LoginRequest", "UserCreate", "UserUpdate", "CommentCreate"] {
+        rules.push((schema, "email", email.clone()));
+    }
+    for schema in ["UserCreate", "UserUpdate"] {
+        rules.push((schema, "password", password.clone()));
+    }
+    rules
 }
 
 /// `security: []` on a public operation; the anonymous alternative first on one

@@ -9,6 +9,10 @@ use uuid::Uuid;
 use crate::error::ApiError;
 
 pub const MAX_LEN: usize = 80;
+/// [`check`]'s rule as a regular expression (ECMA-262, for the OpenAPI document):
+/// lower-case letters and digits in hyphen-separated words, and not an id (a UUID,
+/// hyphenated or simple). The length limit is [`MAX_LEN`], said apart.
+pub const PATTERN: &str = "^(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)(?![0-9a-f]{32}$)[a-z0-9]+(?:-[a-z0-9]+)*$";
 /// Room left for a `-NNN` collision suffix on generated slugs.
 const BASE_LEN: usize = MAX_LEN - 8;
 

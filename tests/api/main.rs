@@ -25,6 +25,7 @@ mod platform;
 mod publishers;
 mod races;
 mod readme;
+mod schema_rules;
 mod sessions;
 mod tags;
 mod tokens;

@@ -22,7 +22,18 @@ pub struct Include {
 }
 
 impl Include {
+    /// The relations `include` may name, as [`Self::parse`] knows them.
+    pub const RELATIONS: [&'static str; 4] = ["authors", "publisher", "syndicated_from", "tags"];
     pub const NAMES: &'static str = "authors, publisher, syndicated_from, tags";
+
+    /// [`Self::parse`]'s rule as a regular expression (for the OpenAPI document):
+    /// [`Self::RELATIONS`] separated by commas, blanks and empty parts allowed.
+    pub fn pattern() -> String {
+        format!(
+            r"^[\s,]*(?:(?:{})\s*(?:,[\s,]*|$))*$",
+            Self::RELATIONS.join("|")
+        )
+    }
 
     pub fn parse(text: Option<&str>) -> Result<Self, ApiError> {
         let mut include = Self::default();
@@ -207,4 +218,21 @@ pub async fn with_relations(
     loaded.author_ids = record.author_ids;
     loaded.tag_ids = record.tag_ids;
     Ok((loaded, related))
+}
+
+#[cfg(test)]
+mod include_tests {
+    use super::Include;
+
+    #[test]
+    fn relations_are_the_names_parse_knows() {
+        assert_eq!(Include::NAMES, Include::RELATIONS.join(", "));
+        for name in Include::RELATIONS {
+            assert_ne!(
+                Include::parse(Some(name)).ok(),
+                Some(Include::default()),
+                "{name}"
+            );
+        }
+    }
 }
