@@ -158,34 +158,28 @@ fn finish(errors: Vec<FieldError>) -> Result<(), ApiError> {
 
 /// A list filter (`publisher`, `author`, `tag`) names a row by id or slug. When a
 /// filtered page comes back empty, this tells a typo from "nothing matches": a key
-/// naming no row is a 422 naming the parameter and the key, not a silent empty list.
-/// It runs only for empty pages, so a page with rows costs no extra statement.
-pub async fn check_filter<E>(
+/// naming no row is the field error of the 422 naming the parameter (`field`, also
+/// the noun of what it names) and the key, not a silent empty list. It runs only
+/// for empty pages, so a page with rows costs no extra statement.
+pub async fn unknown_key<E>(
     db: &DatabaseConnection,
     (id_col, slug_col): (E::Column, E::Column),
     field: &str,
-    what: &str,
     key: Option<&str>,
-    errors: &mut Vec<FieldError>,
-) -> Result<(), ApiError>
+) -> Result<Option<FieldError>, ApiError>
 where
     E: EntityTrait,
     E::Model: Sync,
 {
     let Some(key) = key else {
-        return Ok(());
+        return Ok(None);
     };
     let found = E::find()
         .filter(Key::parse(key).condition(id_col, slug_col))
         .count(db)
         .await?;
-    if found == 0 {
-        errors.push(FieldError::new(
-            field,
-            format!("no {what} has the id or slug `{key}`"),
-        ));
-    }
-    Ok(())
+    Ok((found == 0)
+        .then(|| FieldError::new(field, format!("no {field} has the id or slug `{key}`"))))
 }
 
 // ---------------------------------------------------------------- publishers
@@ -546,7 +540,7 @@ pub async fn delete_author(
 
 /// Authors, optionally only those of one publisher (by id or slug).
 /// One page of authors by name, optionally only `publisher_key`'s (id or slug); a
-/// key naming no publisher is a 422 (see [`check_filter`]).
+/// key naming no publisher is a 422 (see [`unknown_key`]).
 pub async fn list_authors(
     db: &DatabaseConnection,
     publisher_key: Option<&str>,
@@ -554,20 +548,11 @@ pub async fn list_authors(
     params: &PageParams,
 ) -> Result<Page<author::Model>, ApiError> {
     let page = list_by_name(db, authors_query(publisher_key), AUTHOR_SORT, desc, params).await?;
-    if page.items.is_empty() {
-        let mut errors = Vec::new();
-        check_filter::<publisher::Entity>(
-            db,
-            PUBLISHER_KEYS,
-            "publisher",
-            "publisher",
-            publisher_key,
-            &mut errors,
-        )
-        .await?;
-        if !errors.is_empty() {
-            return Err(ApiError::invalid(errors));
-        }
+    if page.items.is_empty()
+        && let Some(error) =
+            unknown_key::<publisher::Entity>(db, PUBLISHER_KEYS, "publisher", publisher_key).await?
+    {
+        return Err(ApiError::invalid(vec![error]));
     }
     Ok(page)
 }

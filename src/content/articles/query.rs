@@ -381,31 +381,26 @@ pub async fn list(
 }
 
 /// The 422 for publisher, author or tag filters naming nothing (see
-/// [`taxonomy::check_filter`]); nothing when each names a row.
+/// [`taxonomy::unknown_key`]); nothing when each names a row.
 async fn unknown_filters(db: &DatabaseConnection, filter: &Filter) -> Result<(), ApiError> {
-    let mut errors = Vec::new();
-    let publisher = filter.publisher.as_deref();
-    let author = filter.author.as_deref();
-    let tag = filter.tag.as_deref();
-    taxonomy::check_filter::<publisher::Entity>(
-        db,
-        PUBLISHER_KEYS,
-        "publisher",
-        "publisher",
-        publisher,
-        &mut errors,
-    )
-    .await?;
-    taxonomy::check_filter::<author::Entity>(
-        db,
-        AUTHOR_KEYS,
-        "author",
-        "author",
-        author,
-        &mut errors,
-    )
-    .await?;
-    taxonomy::check_filter::<tag::Entity>(db, TAG_KEYS, "tag", "tag", tag, &mut errors).await?;
+    let unknown = [
+        taxonomy::unknown_key::<publisher::Entity>(
+            db,
+            PUBLISHER_KEYS,
+            "publisher",
+            filter.publisher.as_deref(),
+        )
+        .await?,
+        taxonomy::unknown_key::<author::Entity>(
+            db,
+            AUTHOR_KEYS,
+            "author",
+            filter.author.as_deref(),
+        )
+        .await?,
+        taxonomy::unknown_key::<tag::Entity>(db, TAG_KEYS, "tag", filter.tag.as_deref()).await?,
+    ];
+    let errors: Vec<_> = unknown.into_iter().flatten().collect();
     if errors.is_empty() {
         Ok(())
     } else {
