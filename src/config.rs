@@ -86,6 +86,7 @@ pub struct Config {
     pub client_addr: ClientAddrSource,
     pub auth: AuthConfig,
     pub workflow: WorkflowConfig,
+    pub cache: CacheConfig,
     /// The first admin, created at start-up when no user exists.
     pub bootstrap_admin: Option<(String, Secret)>,
     pub server: ServerConfig,
@@ -124,6 +125,28 @@ impl Default for ServerConfig {
 /// Twice the cores this process may use.
 fn default_hash_concurrency() -> usize {
     2 * std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The response cache of anonymous reads, and what public responses tell caches
+/// downstream (browsers, CDNs).
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// The most bytes of responses kept in memory; 0 turns the cache off.
+    pub bytes: u64,
+    /// `stale-while-revalidate` of public responses, in seconds.
+    pub stale_while_revalidate: u64,
+    /// `stale-if-error` of public responses, in seconds.
+    pub stale_if_error: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            bytes: 64 * 1024 * 1024,
+            stale_while_revalidate: 30,
+            stale_if_error: 86_400,
+        }
+    }
 }
 
 /// Sign-in settings.
@@ -300,6 +323,27 @@ impl Config {
                 )?,
             },
         };
+        let cache_defaults = CacheConfig::default();
+        let cache = CacheConfig {
+            bytes: number(
+                &get,
+                "DISPATCH_CACHE_BYTES",
+                cache_defaults.bytes,
+                0..=(1 << 40),
+            )?,
+            stale_while_revalidate: number(
+                &get,
+                "DISPATCH_CACHE_STALE_WHILE_REVALIDATE",
+                cache_defaults.stale_while_revalidate,
+                0..=31_536_000,
+            )?,
+            stale_if_error: number(
+                &get,
+                "DISPATCH_CACHE_STALE_IF_ERROR",
+                cache_defaults.stale_if_error,
+                0..=31_536_000,
+            )?,
+        };
         let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, Secret::new(password))),
             (None, None) => None,
@@ -347,6 +391,7 @@ impl Config {
             client_addr,
             auth,
             workflow,
+            cache,
             bootstrap_admin,
             server,
         })

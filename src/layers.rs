@@ -31,6 +31,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("accounts", 4),
     ("content", 4),
     ("api", 5),
+    ("cache", 5),
     ("docs", 5),
     ("seed", 5),
     ("startup", 6),

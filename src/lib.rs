@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod client;
 pub mod clock;

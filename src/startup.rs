@@ -20,8 +20,9 @@ use crate::api::{self, AppState};
 use crate::auth::limit::Limiter;
 use crate::auth::password::Passwords;
 use crate::auth::{Role, TokenKeys};
+use crate::cache::{self, ResponseCache, none_match};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, ServerConfig};
+use crate::config::{CacheConfig, Config, ServerConfig};
 use crate::connections::{GuardedAcceptor, Timeouts, Tracker};
 use crate::cors::{self, CorsPolicy};
 use crate::docs;
@@ -166,12 +167,6 @@ async fn limit_body<E: Endpoint>(
     Ok(next.call(req).await?.into_response())
 }
 
-/// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 asks).
-fn none_match(header: &str, etag: &str) -> bool {
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(etag))
-}
-
 /// Conditional reads and caching for the API: every successful GET gets a strong
 /// `ETag` over its exact body (an article's starts with its version, which the
 /// handler sets), `If-None-Match` on it answers 304, and `Cache-Control` is public
@@ -184,14 +179,14 @@ fn none_match(header: &str, etag: &str) -> bool {
 async fn conditional<E: Endpoint>(
     next: Arc<E>,
     mut req: Request,
-    max_age: u64,
+    public: Arc<str>,
     cors: bool,
 ) -> poem::Result<Response> {
     let head = req.method() == Method::HEAD;
     if head {
         req.set_method(Method::GET);
     }
-    let resp = caching(next, req, max_age, cors).await?;
+    let resp = caching(next, req, &public, cors).await?;
     if !head {
         return Ok(resp);
     }
@@ -210,7 +205,7 @@ async fn conditional<E: Endpoint>(
 async fn caching<E: Endpoint>(
     next: Arc<E>,
     req: Request,
-    max_age: u64,
+    public: &str,
     cors: bool,
 ) -> poem::Result<Response> {
     let read = req.method() == Method::GET;
@@ -252,11 +247,11 @@ async fn caching<E: Endpoint>(
     }
     if read {
         let cache = if authenticated {
-            "private, no-store".to_string()
+            "private, no-store"
         } else {
-            format!("public, max-age={max_age}")
+            public
         };
-        if let Ok(value) = HeaderValue::from_str(&cache) {
+        if let Ok(value) = HeaderValue::from_str(cache) {
             parts.headers.insert(header::CACHE_CONTROL, value);
         }
         // The body depends on the token, and (with CORS) the headers on the origin.
@@ -302,8 +297,21 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     problem_response(&ApiError::Internal.problem())
 }
 
-/// The whole HTTP application.
-pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
+/// The `Cache-Control` of anonymous reads: fresh for `max_age` seconds, then usable
+/// while revalidating and when the server fails, as configured.
+pub fn public_cache_control(max_age: u64, cache: &CacheConfig) -> String {
+    format!(
+        "public, max-age={max_age}, stale-while-revalidate={}, stale-if-error={}",
+        cache.stale_while_revalidate, cache.stale_if_error
+    )
+}
+
+/// The whole HTTP application, with the response cache when there is one.
+pub fn app(
+    state: AppState,
+    config: &Config,
+    cache: Option<Arc<ResponseCache>>,
+) -> impl Endpoint + 'static {
     let service = api::service();
     crate::error::learn_spec(|| service.spec());
     let docs_page = docs::page(&api::spec::swagger_ui_html());
@@ -315,7 +323,8 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
     });
     let limit = config.body_limit;
     let body_timeout = config.server.body_timeout;
-    let max_age = config.workflow.cache_max_age;
+    let public: Arc<str> =
+        public_cache_control(config.workflow.cache_max_age, &config.cache).into();
     let cors = Arc::new(CorsPolicy {
         origins: config.cors_origins.clone(),
         behind_proxy: config.client_addr.header.is_some(),
@@ -342,7 +351,10 @@ pub fn app(state: AppState, config: &Config) -> impl Endpoint + 'static {
         .around(move |ep, req| cors::cors(ep, req, cors.clone()))
         // Outside CORS, so that its `Vary: Origin` and ours both reach the client,
         // and so that `HEAD` reaches everything inside as the `GET` it asks about.
-        .around(move |ep, req| conditional(ep, req, max_age, has_cors))
+        .around(move |ep, req| conditional(ep, req, public.clone(), has_cors))
+        // Outside the conditional middleware, whose tags and headers it keeps with
+        // each entry; inside the edge, which gives every answer its own request id.
+        .around(move |ep, req| cache::serve(ep, req, cache.clone()))
         // Outermost: the request id, the client address, security headers, the log.
         .around(move |ep, req| edge::edge(ep, req, edge.clone()))
 }
@@ -466,7 +478,17 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = app(self.state, &self.config);
+        let cache = (self.config.cache.bytes > 0).then(|| {
+            let cache = Arc::new(ResponseCache::new(
+                self.config.cache.bytes,
+                self.state.clock.clone(),
+                self.state.db.clone(),
+                self.config.cors_origins != crate::config::CorsOrigins::None,
+            ));
+            cache::watch(cache.clone(), self.config.database_url.clone());
+            cache
+        });
+        let app = app(self.state, &self.config, cache);
         let timeouts = Timeouts {
             header: self.config.server.header_timeout,
             idle: self.config.server.idle_timeout,

@@ -9,6 +9,7 @@ mod auth;
 mod authors;
 mod bad_input;
 mod bodies;
+mod cache;
 mod cli;
 mod comments;
 mod conformance;

@@ -154,7 +154,7 @@ async fn while_postgresql_is_down_ready_and_requests_answer_503_quickly_postgres
     let ready_took = start.elapsed();
     assert_eq!(ready.status.as_u16(), 503, "{}", ready.text);
     assert!(ready_took < Duration::from_millis(1500), "{ready_took:?}");
-    for path in ["/api/v1/articles", "/api/v1/tags"] {
+    for path in ["/api/v1/tags", "/api/v1/publishers"] {
         let start = Instant::now();
         let resp = app.get(path).await;
         let took = start.elapsed();
@@ -162,6 +162,18 @@ async fn while_postgresql_is_down_ready_and_requests_answer_503_quickly_postgres
         assert!(took < Duration::from_millis(3000), "{path}: {took:?}");
         println!("database down: {path} 503 after {took:?}; /health/ready after {ready_took:?}");
     }
+    // A public page read before the outage is still served (`stale-if-error`),
+    // from memory; writes are refused.
+    let cached = app.get("/api/v1/articles").await;
+    cached.assert_status(200);
+    assert!(
+        matches!(cached.header("x-cache"), Some("hit" | "stale")),
+        "{:?}",
+        cached.headers
+    );
+    app.post("/api/v1/tags", serde_json::json!({"name": "Down"}))
+        .await
+        .assert_problem(503);
 }
 
 /// Reads from `stream` until the server closes it (or `limit` passes); returns what

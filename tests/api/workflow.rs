@@ -688,7 +688,7 @@ async fn reads_carry_etags_that_revalidate_and_cache_headers_by_audience() {
         );
         assert_eq!(
             first.header("cache-control"),
-            Some("public, max-age=120"),
+            Some("public, max-age=120, stale-while-revalidate=30, stale-if-error=86400"),
             "{resource}"
         );
         assert_eq!(first.header("vary"), Some("Authorization"));
@@ -701,7 +701,10 @@ async fn reads_carry_etags_that_revalidate_and_cache_headers_by_audience() {
         assert_eq!(again.status.as_u16(), 304, "{resource}");
         assert!(again.text.is_empty());
         assert_eq!(again.header("etag"), Some(tag.as_str()));
-        assert_eq!(again.header("cache-control"), Some("public, max-age=120"));
+        assert_eq!(
+            again.header("cache-control"),
+            Some("public, max-age=120, stale-while-revalidate=30, stale-if-error=86400")
+        );
         let other = read(
             app.client
                 .get(format!("{}{resource}", app.base))

@@ -449,3 +449,23 @@ pub async fn get(
         None => Err(not_found()),
     }
 }
+
+/// The next moment after `at` when what anonymous readers see changes with no
+/// write: the earliest `published_at` still to come of an article that will then be
+/// public (published or scheduled, not in the trash). `None` when nothing is due.
+/// One statement, on the `(status, published_at, id)` index.
+pub async fn next_public_change(
+    db: &impl sea_orm::ConnectionTrait,
+    at: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let next: Option<Option<DateTime<Utc>>> = article::Entity::find()
+        .select_only()
+        .column_as(article::Column::PublishedAt.min(), "next")
+        .filter(article::Column::Status.is_in(["published", "scheduled"]))
+        .filter(article::Column::PublishedAt.gt(at))
+        .filter(article::Column::DeletedAt.is_null())
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(next.flatten())
+}

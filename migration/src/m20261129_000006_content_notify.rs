@@ -1,0 +1,64 @@
+//! Content-change notifications (PostgreSQL): every statement that changes a table
+//! readers see `NOTIFY`s [`CHANNEL`], which PostgreSQL delivers when (and only if)
+//! the transaction commits. Every Dispatch node `LISTEN`s and drops its response
+//! cache, so a write through one node is seen through all of them, and so is one
+//! made with `psql` or the CLI. SQLite, one node only, needs no trigger.
+
+use sea_orm_migration::async_trait::async_trait;
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+/// The notification channel.
+pub const CHANNEL: &str = "dispatch_content";
+
+/// The tables whose rows appear in public responses.
+pub const TABLES: [&str; 8] = [
+    "publishers",
+    "authors",
+    "tags",
+    "articles",
+    "article_authors",
+    "article_tags",
+    "article_slugs",
+    "comments",
+];
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        db.execute_unprepared(&format!(
+            "CREATE OR REPLACE FUNCTION dispatch_content_changed() RETURNS trigger \
+             LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$"
+        ))
+        .await?;
+        for table in TABLES {
+            db.execute_unprepared(&format!(
+                "CREATE TRIGGER {table}_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE \
+                 ON {table} FOR EACH STATEMENT EXECUTE FUNCTION dispatch_content_changed()"
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for table in TABLES {
+            db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {table}_notify ON {table}"))
+                .await?;
+        }
+        db.execute_unprepared("DROP FUNCTION IF EXISTS dispatch_content_changed()")
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,363 @@
+//! The response cache of anonymous reads: the exact status-200 bytes and headers
+//! (`ETag` included) of anonymous `GET`s of the API, kept in memory by `moka`
+//! (bounded in bytes, least recently used out first) and served without touching
+//! the database while they are current.
+//!
+//! An entry is current while
+//! - no write has been committed since it was made: every entry carries the
+//!   content generation it was made in, and the generation moves on after every
+//!   successful write through this process (before its response leaves), on
+//!   PostgreSQL also on every commit anywhere (a trigger `NOTIFY`s, every node
+//!   `LISTEN`s; while not listening, nothing is served from memory);
+//! - the clock has not reached the next moment a scheduled article becomes public
+//!   (as known when the entry was made);
+//! - it was made for the same `Origin` (when CORS is configured: its headers differ).
+//!
+//! A read whose database is unreachable (503) gets the last entry for its request,
+//! however old (`stale-if-error`). Requests with `Authorization` never come from
+//! or go into the cache.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use moka::notification::RemovalCause;
+use moka::policy::EvictionPolicy;
+use poem::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use sea_orm::{DatabaseConnection, DbBackend};
+
+use crate::clock::SharedClock;
+use crate::content::articles::next_public_change;
+
+/// The PostgreSQL channel a commit to the content tables notifies (see the
+/// migration that installs the triggers).
+pub const CHANNEL: &str = migration::m20261129_000006_content_notify::CHANNEL;
+
+/// How a response was served, in `X-Cache`.
+pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+/// One cached response.
+struct Entry {
+    generation: u64,
+    /// When it stops being current by the clock (a scheduled article's time).
+    until: Option<DateTime<Utc>>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// The next moment a scheduled article becomes public, as known in a generation.
+#[derive(Clone, Copy)]
+struct Horizon {
+    generation: u64,
+    /// When it was worked out: it holds from then until `until`.
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+}
+
+/// The cache, shared by every request of a process.
+pub struct ResponseCache {
+    entries: moka::sync::Cache<String, Arc<Entry>>,
+    generation: AtomicU64,
+    /// Whether every commit elsewhere reaches [`Self::bump`] (PostgreSQL: while
+    /// `LISTEN`ing).
+    listening: AtomicBool,
+    horizon: Mutex<Option<Horizon>>,
+    clock: SharedClock,
+    db: DatabaseConnection,
+    /// Whether responses differ by `Origin` (CORS configured).
+    by_origin: bool,
+}
+
+/// An entry's weight in bytes: its key, headers and body, and a fixed overhead.
+fn weight(key: &str, entry: &Entry) -> u32 {
+    let headers: usize = entry
+        .headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 32)
+        .sum();
+    u32::try_from(key.len() + headers + entry.body.len() + 256).unwrap_or(u32::MAX)
+}
+
+impl ResponseCache {
+    /// A cache of at most `bytes` bytes (which must be above 0), reading the time
+    /// from `clock` and the next publication time from `db`.
+    pub fn new(bytes: u64, clock: SharedClock, db: DatabaseConnection, by_origin: bool) -> Self {
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(bytes)
+            .weigher(|key: &String, entry: &Arc<Entry>| weight(key, entry))
+            .eviction_policy(EvictionPolicy::lru())
+            .eviction_listener(|_key, _entry, cause| {
+                if cause == RemovalCause::Size {
+                    metrics::counter!("dispatch_cache_evictions_total").increment(1);
+                }
+            })
+            .build();
+        let listening = db.get_database_backend() != DbBackend::Postgres;
+        Self {
+            entries,
+            generation: AtomicU64::new(0),
+            listening: AtomicBool::new(listening),
+            horizon: Mutex::new(None),
+            clock,
+            db,
+            by_origin,
+        }
+    }
+
+    /// Makes every entry stale: something readers see may have changed.
+    pub fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn set_listening(&self, on: bool) {
+        self.listening.store(on, Ordering::SeqCst);
+    }
+
+    /// The entry for `key`, if it is current at `now`.
+    fn current(&self, key: &str, now: DateTime<Utc>) -> Option<Arc<Entry>> {
+        if !self.listening.load(Ordering::SeqCst) {
+            return None;
+        }
+        let entry = self.entries.get(key)?;
+        let fresh =
+            entry.generation == self.generation() && entry.until.is_none_or(|until| now < until);
+        fresh.then_some(entry)
+    }
+
+    /// The next moment after `now` a scheduled article becomes public, for an entry
+    /// made in `generation` (worked out once per generation, and again when the
+    /// moment has passed); `Err` when the database cannot say.
+    async fn until(
+        &self,
+        generation: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ()> {
+        let known = self.horizon.lock().ok().and_then(|h| *h);
+        if let Some(h) = known
+            && h.generation == generation
+            && h.from <= now
+            && h.until.is_none_or(|until| now < until)
+        {
+            return Ok(h.until);
+        }
+        let until = next_public_change(&self.db, now).await.map_err(|_| ())?;
+        if self.generation() == generation
+            && let Ok(mut h) = self.horizon.lock()
+        {
+            *h = Some(Horizon {
+                generation,
+                from: now,
+                until,
+            });
+        }
+        Ok(until)
+    }
+
+    fn store(&self, key: String, entry: Arc<Entry>) {
+        self.entries.insert(key, entry);
+        // Evictions happen now rather than on some later call, so the budget holds.
+        self.entries.run_pending_tasks();
+        metrics::gauge!("dispatch_cache_bytes").set(self.entries.weighted_size() as f64);
+        metrics::gauge!("dispatch_cache_entries").set(self.entries.entry_count() as f64);
+    }
+
+    /// The key of a request: its origin (when that matters), path and query, the
+    /// query's parameters ordered by name (repeated names keep their order, which
+    /// can matter).
+    fn key(&self, req: &Request) -> String {
+        let mut key = String::new();
+        if self.by_origin {
+            // Whether an origin is allowed depends on it and on the API's own host.
+            for name in [header::ORIGIN, header::HOST] {
+                if let Some(value) = req.headers().get(name) {
+                    key.push_str(&String::from_utf8_lossy(value.as_bytes()));
+                }
+                key.push(' ');
+            }
+        }
+        key.push(' ');
+        key.push_str(req.uri().path());
+        if let Some(query) = req.uri().query() {
+            let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+            pairs.sort_by_key(|p| p.split('=').next().unwrap_or_default());
+            key.push('?');
+            key.push_str(&pairs.join("&"));
+        }
+        key
+    }
+}
+
+/// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 asks).
+pub fn none_match(header: &str, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(etag))
+}
+
+/// A write that may change what readers see: any successful unsafe request to the
+/// API but signing in and out (which changes only sessions).
+fn changes_content(method: &Method, path: &str, status: StatusCode) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && status.is_success()
+        && path.starts_with("/api/")
+        && !path.starts_with("/api/v1/auth/")
+}
+
+/// The response for `entry`: a 304 when `If-None-Match` names its tag, the
+/// headers alone for `HEAD`.
+fn answer(entry: &Entry, head: bool, if_none_match: Option<&str>, how: &'static str) -> Response {
+    let mut resp = Response::builder().status(StatusCode::OK).finish();
+    *resp.headers_mut() = entry.headers.clone();
+    resp.headers_mut()
+        .insert(X_CACHE, HeaderValue::from_static(how));
+    let etag = entry
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if if_none_match.is_some_and(|h| none_match(h, etag)) {
+        resp.set_status(StatusCode::NOT_MODIFIED);
+        resp.headers_mut().remove(header::CONTENT_TYPE);
+        resp.headers_mut().remove(header::CONTENT_LENGTH);
+        return resp;
+    }
+    if head {
+        if let Ok(value) = HeaderValue::from_str(&entry.body.len().to_string()) {
+            resp.headers_mut().insert(header::CONTENT_LENGTH, value);
+        }
+        return resp;
+    }
+    resp.set_body(entry.body.clone());
+    resp
+}
+
+/// The middleware: serves current entries, stores anonymous 200s, moves the
+/// generation on after writes, and answers a read the database cannot serve with
+/// the last entry for it.
+pub async fn serve<E: Endpoint>(
+    next: Arc<E>,
+    mut req: Request,
+    cache: Option<Arc<ResponseCache>>,
+) -> poem::Result<Response> {
+    let Some(cache) = cache else {
+        return Ok(next.call(req).await?.into_response());
+    };
+    let method = req.method().clone();
+    let cacheable = matches!(method, Method::GET | Method::HEAD)
+        && req.uri().path().starts_with("/api/")
+        && !req.headers().contains_key(header::AUTHORIZATION);
+    if !cacheable {
+        let path = req.uri().path().to_string();
+        let resp = next.call(req).await?.into_response();
+        if changes_content(&method, &path, resp.status()) {
+            cache.bump();
+        }
+        return Ok(resp);
+    }
+    let head = method == Method::HEAD;
+    let key = cache.key(&req);
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let now = cache.clock.now();
+    if let Some(entry) = cache.current(&key, now) {
+        metrics::counter!("dispatch_cache_hits_total").increment(1);
+        return Ok(answer(&entry, head, if_none_match.as_deref(), "hit"));
+    }
+    metrics::counter!("dispatch_cache_misses_total").increment(1);
+    // Read before the handler reads: a write committed meanwhile moves the
+    // generation on past this one, so the entry is never served.
+    let generation = cache.generation();
+    // The full body is needed to store it: ask without the condition, apply it here.
+    req.headers_mut().remove(header::IF_NONE_MATCH);
+    let resp = next.call(req).await?.into_response();
+    match resp.status() {
+        StatusCode::OK => {
+            // The first publication after `now` (before the handler's own time), as
+            // of the data the handler read unless the generation moved on: the
+            // entry expires no later than the first change of what it shows.
+            let until = cache.until(generation, now).await;
+            let (parts, body) = resp.into_parts();
+            let body = body.into_bytes().await?;
+            let mut headers = parts.headers;
+            headers.remove(X_CACHE);
+            let entry = Arc::new(Entry {
+                generation,
+                until: until.unwrap_or(Some(now)),
+                headers,
+                body,
+            });
+            // Not kept when made from a database that could not say when it expires,
+            // or by a `HEAD` (whose body is gone).
+            if until.is_ok() && !head {
+                cache.store(key, entry.clone());
+            }
+            Ok(answer(&entry, head, if_none_match.as_deref(), "miss"))
+        }
+        StatusCode::SERVICE_UNAVAILABLE if let Some(entry) = cache.entries.get(&key) => {
+            Ok(answer(&entry, head, if_none_match.as_deref(), "stale"))
+        }
+        _ => {
+            let mut resp = resp;
+            resp.headers_mut()
+                .insert(X_CACHE, HeaderValue::from_static("miss"));
+            Ok(resp)
+        }
+    }
+}
+
+/// Keeps the cache told of commits made by other processes, for as long as the
+/// process runs: on PostgreSQL by `LISTEN`ing to [`CHANNEL`] (reconnecting after
+/// a second when the connection is lost, and serving nothing from memory
+/// meanwhile). SQLite serves one process: its writes go through the API.
+pub fn watch(cache: Arc<ResponseCache>, database_url: String) {
+    if cache.db.get_database_backend() == DbBackend::Postgres {
+        tokio::spawn(listen(cache, database_url));
+    }
+}
+
+async fn listen(cache: Arc<ResponseCache>, database_url: String) {
+    use sea_orm::sqlx::postgres::PgListener;
+    loop {
+        let listener = async {
+            let mut listener = PgListener::connect(&database_url).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        }
+        .await;
+        match listener {
+            Ok(mut listener) => {
+                // Commits made while not listening are unknown: start afresh.
+                cache.bump();
+                cache.set_listening(true);
+                tracing::debug!("listening for content changes");
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(_)) => cache.bump(),
+                        // Reconnected: what was sent meanwhile is lost.
+                        Ok(None) => cache.bump(),
+                        Err(err) => {
+                            cache.set_listening(false);
+                            tracing::warn!(error = %err, "lost the content-change notifications; reading through to the database until they are back");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(err) => {
+                cache.set_listening(false);
+                tracing::warn!(error = %err, "cannot listen for content changes; reading through to the database until it can");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
