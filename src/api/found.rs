@@ -11,6 +11,8 @@ use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaRespon
 use poem_openapi::types::Type;
 use serde::Serialize;
 
+use super::keys::{Keyed, label};
+
 /// What a 200 response holds, for its description in the spec.
 pub trait Described {
     const DESCRIPTION: &'static str;
@@ -22,9 +24,11 @@ pub struct Found<T>(pub T);
 /// A 200 response to a write (an update), with the JSON body of the result.
 pub struct Saved<T>(pub T);
 
-impl<T: Serialize + Send> IntoResponse for Found<T> {
+impl<T: Serialize + Send + Keyed> IntoResponse for Found<T> {
     fn into_response(self) -> Response {
-        json_response(&self.0)
+        let mut resp = json_response(&self.0);
+        label(&mut resp, &self.0);
+        resp
     }
 }
 
@@ -69,11 +73,47 @@ pub fn read_headers() -> Vec<MetaHeader> {
         MetaHeader {
             name: "Cache-Control".to_string(),
             description: Some(
-                "`public, max-age=N` for anonymous reads (N configurable), `private, no-store` \
-                 when the request carries a token."
+                "`public, max-age=N, stale-while-revalidate=S, stale-if-error=E` for anonymous \
+                 reads (each configurable), `private, no-store` when the request carries a token."
                     .to_string(),
             ),
             required: true,
+            deprecated: false,
+            schema: String::schema_ref(),
+        },
+        MetaHeader {
+            name: "Surrogate-Key".to_string(),
+            description: Some(
+                "What the response holds, space-separated, for purging a CDN: \
+                 `article:<id>`, `publisher:<id>`, `author:<id>`, `tag:<id>`, `comment:<id>`, \
+                 `comments:<article id>`, `list:articles` and the like. Absent on private \
+                 resources."
+                    .to_string(),
+            ),
+            required: false,
+            deprecated: false,
+            schema: String::schema_ref(),
+        },
+        MetaHeader {
+            name: "Cache-Tag".to_string(),
+            description: Some(
+                "The same keys as `Surrogate-Key`, comma-separated (Cloudflare's form)."
+                    .to_string(),
+            ),
+            required: false,
+            deprecated: false,
+            schema: String::schema_ref(),
+        },
+        MetaHeader {
+            name: "X-Cache".to_string(),
+            description: Some(
+                "On anonymous reads: `hit` (from the server's response cache, no database \
+                 read), `miss` (made afresh), or `stale` (the last cached answer, because the \
+                 database is not answering). Absent when the request carries a token or the \
+                 cache is off."
+                    .to_string(),
+            ),
+            required: false,
             deprecated: false,
             schema: String::schema_ref(),
         },
@@ -91,7 +131,7 @@ pub fn not_modified() -> MetaResponse {
     }
 }
 
-impl<T: Serialize + Send + Type + Described> ApiResponse for Found<T> {
+impl<T: Serialize + Send + Type + Described + Keyed> ApiResponse for Found<T> {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![

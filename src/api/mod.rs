@@ -10,6 +10,7 @@ pub mod comments;
 pub mod examples;
 pub mod found;
 pub mod health;
+pub mod keys;
 pub mod params;
 pub mod publishers;
 pub mod security;

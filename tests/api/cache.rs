@@ -399,3 +399,52 @@ async fn a_database_that_gives_no_connection_leaves_cached_pages_served() {
     let fresh = app.get(list).await;
     assert_eq!(x_cache(&fresh), Some("miss"));
 }
+
+#[tokio::test]
+async fn public_responses_name_what_they_hold_for_cdn_purges() {
+    let app = spawn_app().await;
+    let carrier = app.publisher("Northlight Wire").await;
+    let outlet = app.publisher("The Ledger").await;
+    let jane = app.author("Jane Doe").await;
+    let topic = app.tag("Ferries").await;
+    let story = published(
+        &app,
+        &carrier,
+        json!({"syndicated_from_id": outlet, "author_ids": [jane], "tag_ids": [topic]}),
+    )
+    .await;
+    let id = story["id"].as_str().unwrap();
+
+    let one = app.get(&format!("/api/v1/articles/{id}")).await;
+    one.assert_status(200);
+    let keys =
+        format!("article:{id} publisher:{carrier} publisher:{outlet} author:{jane} tag:{topic}");
+    assert_eq!(one.header("surrogate-key"), Some(keys.as_str()));
+    assert_eq!(
+        one.header("cache-tag"),
+        Some(keys.replace(' ', ",").as_str())
+    );
+    let list = app.get("/api/v1/articles").await;
+    list.assert_status(200);
+    assert_eq!(
+        list.header("surrogate-key"),
+        Some(format!("list:articles article:{id}").as_str())
+    );
+    for (path, key) in [
+        (
+            format!("/api/v1/publishers/{outlet}"),
+            format!("publisher:{outlet}"),
+        ),
+        (format!("/api/v1/authors/{jane}"), format!("author:{jane}")),
+        (format!("/api/v1/tags/{topic}"), format!("tag:{topic}")),
+        ("/api/v1/tags".to_string(), format!("list:tags tag:{topic}")),
+    ] {
+        let resp = app.get(&path).await;
+        resp.assert_status(200);
+        assert_eq!(resp.header("surrogate-key"), Some(key.as_str()), "{path}");
+    }
+    // A private resource names nothing.
+    let me = app.get_as("/api/v1/auth/me", &app.admin).await;
+    me.assert_status(200);
+    assert_eq!(me.header("surrogate-key"), None);
+}

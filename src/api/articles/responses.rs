@@ -121,7 +121,11 @@ pub enum ArticleRead {
 impl IntoResponse for ArticleRead {
     fn into_response(self) -> Response {
         match self {
-            Self::Ok(article) => article_response(&article),
+            Self::Ok(article) => {
+                let mut resp = article_response(&article);
+                crate::api::keys::label(&mut resp, article.as_ref());
+                resp
+            }
             Self::Moved(location) => Response::builder()
                 .status(poem::http::StatusCode::MOVED_PERMANENTLY)
                 .header(poem::http::header::LOCATION, location)
