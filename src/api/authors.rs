@@ -8,7 +8,8 @@ use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::{Created, Found, Saved};
+use super::fields::{Picked, Selection};
+use super::found::{Created, Saved};
 use super::publishers::{Deleted, NameSort, PublicReadError};
 use super::{
     ApiTags, AppState, BearerAuth, CreateError, DeleteError, ListMeta, UpdateError, page_params,
@@ -50,6 +51,20 @@ pub struct Author {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Author {
+    /// The fields `fields` may choose: every key, in order.
+    pub const FIELDS: &'static [&'static str] = &[
+        "id",
+        "slug",
+        "name",
+        "bio",
+        "avatar_url",
+        "publisher_id",
+        "created_at",
+        "updated_at",
+    ];
+}
+
 impl From<author::Model> for Author {
     fn from(m: author::Model) -> Self {
         Self {
@@ -86,6 +101,7 @@ impl AuthorsApi {
     ///
     /// Sorted by name, a keyset page at a time, optionally only one publisher's. Public.
     #[oai(path = "/authors", method = "get", operation_id = "listAuthors")]
+    #[allow(clippy::too_many_arguments)] // one per query parameter, as poem-openapi wants
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -102,7 +118,11 @@ impl AuthorsApi {
         cursor: Query<Option<String>>,
         /// `true` adds `meta.total`.
         count: Query<Option<bool>>,
-    ) -> Result<Found<AuthorList>, AuthorListError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+    ) -> Result<Picked<AuthorList>, AuthorListError> {
+        let fields = Selection::parse(fields.0.as_deref(), Author::FIELDS)?;
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_authors(
             &state.db,
@@ -111,10 +131,13 @@ impl AuthorsApi {
             &params,
         )
         .await?;
-        Ok(Found(AuthorList {
-            meta: ListMeta::of(&page, params.limit),
-            data: page.items.into_iter().map(Author::from).collect(),
-        }))
+        Ok(Picked(
+            AuthorList {
+                meta: ListMeta::of(&page, params.limit),
+                data: page.items.into_iter().map(Author::from).collect(),
+            },
+            fields,
+        ))
     }
 
     /// Get an author
@@ -131,11 +154,15 @@ impl AuthorsApi {
         /// The author's id or slug.
         #[oai(example = "crate::api::examples::author_slug")]
         id_or_slug: Path<String>,
-    ) -> Result<Found<Author>, PublicReadError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+    ) -> Result<Picked<Author>, PublicReadError> {
+        let fields = Selection::parse(fields.0.as_deref(), Author::FIELDS)?;
         let found = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Found(found.into()))
+        Ok(Picked(found.into(), fields))
     }
 
     /// Create an author

@@ -12,7 +12,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::{Found, Saved, created_etag, json_response};
+use super::fields::{Picked, Selection};
+use super::found::{Saved, created_etag, json_response};
 use super::publishers::Deleted;
 use super::{ApiTags, AppState, BearerAuth, ListMeta, page_params, require};
 use crate::auth::limit::address_key;
@@ -41,6 +42,19 @@ pub struct Comment {
     /// When it was posted (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
+}
+
+impl Comment {
+    /// The fields `fields` may choose: every key, in order.
+    pub const FIELDS: &'static [&'static str] = &[
+        "id",
+        "article_id",
+        "author_name",
+        "body",
+        "body_html",
+        "status",
+        "created_at",
+    ];
 }
 
 impl From<comment::Model> for Comment {
@@ -144,7 +158,7 @@ crate::problem_responses!(
 crate::problem_responses!(
     /// Errors of reading or deleting a comment.
     ModerationReadError {
-        400 BadRequest "The id is not a UUID.",
+        400 BadRequest "The id is not a UUID (or, on a read, `fields` names an unknown field).",
         401 Unauthorized "No token, or a token that is not valid.",
         403 Forbidden "Only editors and admins moderate comments.",
         404 NotFound "No comment has this id.",
@@ -190,11 +204,15 @@ impl CommentsApi {
         cursor: Query<Option<String>>,
         /// `true` adds `meta.total`.
         count: Query<Option<bool>>,
-    ) -> Result<Found<CommentList>, ArticleCommentsError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+    ) -> Result<Picked<CommentList>, ArticleCommentsError> {
+        let fields = Selection::parse(fields.0.as_deref(), Comment::FIELDS)?;
         let params = page_params(limit.0, cursor.0, count.0);
         let page =
             comments::list_approved(&state.db, &id_or_slug.0, &params, state.clock.now()).await?;
-        Ok(Found(CommentList::new(page, params.limit)))
+        Ok(Picked(CommentList::new(page, params.limit), fields))
     }
 
     /// Comment on an article
@@ -255,11 +273,15 @@ impl CommentsApi {
         cursor: Query<Option<String>>,
         /// `true` adds `meta.total`.
         count: Query<Option<bool>>,
-    ) -> Result<Found<CommentList>, ModerationListError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+    ) -> Result<Picked<CommentList>, ModerationListError> {
         require(&auth.0, Action::ModerateComments)?;
+        let fields = Selection::parse(fields.0.as_deref(), Comment::FIELDS)?;
         let params = page_params(limit.0, cursor.0, count.0);
         let page = comments::list_all(&state.db, status.0, article.0, &params).await?;
-        Ok(Found(CommentList::new(page, params.limit)))
+        Ok(Picked(CommentList::new(page, params.limit), fields))
     }
 
     /// Get a comment
@@ -272,9 +294,13 @@ impl CommentsApi {
         auth: BearerAuth,
         /// The comment's id.
         id: Path<Uuid>,
-    ) -> Result<Found<Comment>, ModerationReadError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+    ) -> Result<Picked<Comment>, ModerationReadError> {
         require(&auth.0, Action::ModerateComments)?;
-        Ok(Found(comments::get(&state.db, id.0).await?.into()))
+        let fields = Selection::parse(fields.0.as_deref(), Comment::FIELDS)?;
+        Ok(Picked(comments::get(&state.db, id.0).await?.into(), fields))
     }
 
     /// Moderate a comment

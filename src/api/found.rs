@@ -16,6 +16,8 @@ use super::keys::{Keyed, label};
 /// What a 200 response holds, for its description in the spec.
 pub trait Described {
     const DESCRIPTION: &'static str;
+    /// The description when `fields` may choose what it holds.
+    const PICKED_DESCRIPTION: &'static str = Self::DESCRIPTION;
 }
 
 /// A 200 response to a read, with a JSON body.
@@ -239,24 +241,32 @@ impl<T: Serialize + Send + Type> ApiResponse for Created<T> {
 }
 
 macro_rules! described {
-    ($($ty:ty => $doc:literal),+ $(,)?) => {$(
+    ($($ty:ty => $doc:literal, $list:literal),+ $(,)?) => {$(
         impl Described for $ty {
             const DESCRIPTION: &'static str = $doc;
+            const PICKED_DESCRIPTION: &'static str = concat!(
+                $doc,
+                " With `fields`, only the chosen fields and `id` are present, whatever the \
+                 schema's `required` says."
+            );
+        }
+        impl super::fields::Paged for $ty {
+            const LIST: bool = $list;
         }
     )+};
 }
 
 described!(
-    super::articles::Article => "The article.",
-    super::articles::ArticleList => "A page of articles.",
-    super::publishers::Publisher => "The publisher.",
-    super::publishers::PublisherList => "A page of publishers.",
-    super::authors::Author => "The author.",
-    super::authors::AuthorList => "A page of authors.",
-    super::tags::Tag => "The tag.",
-    super::tags::TagList => "A page of tags.",
-    super::users::User => "The user.",
-    super::users::UserList => "A page of users.",
-    super::comments::Comment => "The comment.",
-    super::comments::CommentList => "A page of comments.",
+    super::articles::Article => "The article.", false,
+    super::articles::ArticleList => "A page of articles.", true,
+    super::publishers::Publisher => "The publisher.", false,
+    super::publishers::PublisherList => "A page of publishers.", true,
+    super::authors::Author => "The author.", false,
+    super::authors::AuthorList => "A page of authors.", true,
+    super::tags::Tag => "The tag.", false,
+    super::tags::TagList => "A page of tags.", true,
+    super::users::User => "The user.", false,
+    super::users::UserList => "A page of users.", true,
+    super::comments::Comment => "The comment.", false,
+    super::comments::CommentList => "A page of comments.", true,
 );

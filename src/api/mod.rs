@@ -8,6 +8,7 @@ pub mod authors;
 pub mod body;
 pub mod comments;
 pub mod examples;
+pub mod fields;
 pub mod found;
 pub mod health;
 pub mod keys;

@@ -8,7 +8,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::{Created, Found, Saved};
+use super::fields::{Picked, Selection};
+use super::found::{Created, Saved};
 use super::{
     ApiTags, AppState, BearerAuth, CreateError, DeleteError, ListMeta, UpdateError, page_params,
     require,
@@ -39,6 +40,19 @@ pub struct Publisher {
     /// When it was last changed (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub updated_at: DateTime<Utc>,
+}
+
+impl Publisher {
+    /// The fields `fields` may choose: every key, in order.
+    pub const FIELDS: &'static [&'static str] = &[
+        "id",
+        "slug",
+        "name",
+        "description",
+        "website_url",
+        "created_at",
+        "updated_at",
+    ];
 }
 
 impl From<publisher::Model> for Publisher {
@@ -90,7 +104,7 @@ crate::problem_responses!(
 crate::problem_responses!(
     /// Errors of a public read.
     PublicReadError {
-        400 BadRequest "The path or query holds a NUL character (`%00`).",
+        400 BadRequest "A parameter is malformed (an unknown name in `fields`, a NUL character).",
         404 NotFound "Nothing has this id or slug.",
     }
 );
@@ -120,7 +134,11 @@ impl PublishersApi {
         cursor: Query<Option<String>>,
         /// `true` adds `meta.total`.
         count: Query<Option<bool>>,
-    ) -> Result<Found<PublisherList>, PublicListError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+    ) -> Result<Picked<PublisherList>, PublicListError> {
+        let fields = Selection::parse(fields.0.as_deref(), Publisher::FIELDS)?;
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_by_name(
             &state.db,
@@ -130,10 +148,13 @@ impl PublishersApi {
             &params,
         )
         .await?;
-        Ok(Found(PublisherList {
-            meta: ListMeta::of(&page, params.limit),
-            data: page.items.into_iter().map(Publisher::from).collect(),
-        }))
+        Ok(Picked(
+            PublisherList {
+                meta: ListMeta::of(&page, params.limit),
+                data: page.items.into_iter().map(Publisher::from).collect(),
+            },
+            fields,
+        ))
     }
 
     /// Get a publisher
@@ -150,11 +171,15 @@ impl PublishersApi {
         /// The publisher's id or slug.
         #[oai(example = "crate::api::examples::publisher_slug")]
         id_or_slug: Path<String>,
-    ) -> Result<Found<Publisher>, PublicReadError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+    ) -> Result<Picked<Publisher>, PublicReadError> {
+        let fields = Selection::parse(fields.0.as_deref(), Publisher::FIELDS)?;
         let found = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Found(found.into()))
+        Ok(Picked(found.into(), fields))
     }
 
     /// Create a publisher

@@ -11,11 +11,16 @@
 //!   pattern and length, email and URL formats, the password's length, taken from
 //!   the same constants the checks use; the `include` query parameter its pattern.
 //!   The domain still does the checking (the problem bodies stay its own).
+//! - Every `fields` query parameter lists the names it takes and carries their
+//!   pattern, from the resource's list in [`super::fields`] (the one the parser
+//!   uses): `fields` the names of the resource the operation answers (one, or a
+//!   page of them), `fields[authors]` and the others those of the relation.
 
 use poem::endpoint::make_sync;
 use poem::{Endpoint, Response};
 use serde_json::{Map, Value, json};
 
+use super::fields;
 use crate::auth::password;
 use crate::content::articles::Include;
 use crate::content::slug;
@@ -123,7 +128,58 @@ pub fn finish(doc: &mut Value) {
                     schema.extend(include.as_object().cloned().unwrap_or_default());
                 }
             }
+            let answers = answered_schema(op);
+            for param in op
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flat_map(|p| p.iter_mut())
+            {
+                if param["in"] == "query"
+                    && let Some(allowed) = fields_taken(param["name"].as_str(), answers.as_deref())
+                {
+                    describe_fields(param, allowed);
+                }
+            }
         }
+    }
+}
+
+/// The schema a GET operation's 200 answers, without `List` for a page of them.
+fn answered_schema(op: &Value) -> Option<String> {
+    let content = op["responses"]["200"]["content"].as_object()?;
+    let name = content
+        .values()
+        .find_map(|media| media["schema"]["$ref"].as_str())?
+        .strip_prefix("#/components/schemas/")?;
+    Some(name.strip_suffix("List").unwrap_or(name).to_string())
+}
+
+/// The names the query parameter `name` takes, if it chooses fields, on an
+/// operation answering `answers`.
+fn fields_taken(name: Option<&str>, answers: Option<&str>) -> Option<&'static [&'static str]> {
+    match name? {
+        "fields" => fields::RESOURCES
+            .iter()
+            .find(|(schema, _)| Some(*schema) == answers)
+            .map(|(_, allowed)| *allowed),
+        other => fields::RELATIONS
+            .iter()
+            .find(|(param, _, _)| *param == other)
+            .map(|(_, _, allowed)| *allowed),
+    }
+}
+
+/// The names and pattern of a `fields` parameter taking `allowed`.
+fn describe_fields(param: &mut Value, allowed: &[&str]) {
+    let description = format!(
+        "{}{}",
+        param["description"].as_str().unwrap_or_default(),
+        fields::described(allowed)
+    );
+    param["description"] = Value::String(description);
+    if let Some(schema) = param["schema"].as_object_mut() {
+        schema.insert("pattern".into(), Value::String(fields::pattern(allowed)));
     }
 }
 

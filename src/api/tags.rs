@@ -8,7 +8,8 @@ use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::found::{Created, Found, Saved};
+use super::fields::{Picked, Selection};
+use super::found::{Created, Saved};
 use super::publishers::{Deleted, NameSort, PublicListError, PublicReadError};
 use super::{
     ApiTags, AppState, BearerAuth, CreateError, DeleteError, ListMeta, UpdateError, page_params,
@@ -36,6 +37,18 @@ pub struct Tag {
     /// When it was last changed (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub updated_at: DateTime<Utc>,
+}
+
+impl Tag {
+    /// The fields `fields` may choose: every key, in order.
+    pub const FIELDS: &'static [&'static str] = &[
+        "id",
+        "slug",
+        "name",
+        "description",
+        "created_at",
+        "updated_at",
+    ];
 }
 
 impl From<tag::Model> for Tag {
@@ -85,7 +98,11 @@ impl TagsApi {
         cursor: Query<Option<String>>,
         /// `true` adds `meta.total`.
         count: Query<Option<bool>>,
-    ) -> Result<Found<TagList>, PublicListError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+    ) -> Result<Picked<TagList>, PublicListError> {
+        let fields = Selection::parse(fields.0.as_deref(), Tag::FIELDS)?;
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_by_name(
             &state.db,
@@ -95,10 +112,13 @@ impl TagsApi {
             &params,
         )
         .await?;
-        Ok(Found(TagList {
-            meta: ListMeta::of(&page, params.limit),
-            data: page.items.into_iter().map(Tag::from).collect(),
-        }))
+        Ok(Picked(
+            TagList {
+                meta: ListMeta::of(&page, params.limit),
+                data: page.items.into_iter().map(Tag::from).collect(),
+            },
+            fields,
+        ))
     }
 
     /// Get a tag
@@ -111,11 +131,15 @@ impl TagsApi {
         /// The tag's id or slug.
         #[oai(example = "crate::api::examples::tag_slug")]
         id_or_slug: Path<String>,
-    ) -> Result<Found<Tag>, PublicReadError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+    ) -> Result<Picked<Tag>, PublicReadError> {
+        let fields = Selection::parse(fields.0.as_deref(), Tag::FIELDS)?;
         let found = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Found(found.into()))
+        Ok(Picked(found.into(), fields))
     }
 
     /// Create a tag

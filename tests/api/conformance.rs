@@ -9,6 +9,12 @@
 //! references point into `$defs`, `nullable: true` adds `null` to the type, and
 //! response objects are closed (`additionalProperties: false`), so a field the spec
 //! does not list fails too.
+//!
+//! An answer to a request choosing fields (`fields=`, `fields[authors]=`, …) is
+//! validated against the spec with the chosen schema narrowed to what was chosen:
+//! its `required` and `properties` keep only the chosen fields, `id`, and what is
+//! not a field to choose (an article's embedded relations), so a missing chosen
+//! field fails and so does one not chosen.
 
 use std::collections::BTreeSet;
 
@@ -318,6 +324,7 @@ impl Checker {
                 return;
             }
         };
+        let spec = narrowed(spec.clone(), &media["schema"], path);
         for error in violations(&spec, &media["schema"], &body) {
             self.failures.push(format!("{what}: {error}"));
         }
@@ -387,6 +394,128 @@ impl Checker {
         }
         assert!(failures.is_empty(), "{failures:#?}");
     }
+}
+
+/// The schemas each `fields` parameter chooses in: `fields` the one the operation
+/// answers (its item, for a page); the others an article's embedded relations.
+const FIELD_PARAMS: [(&str, &str); 3] = [
+    ("fields[authors]", "Author"),
+    ("fields[publishers]", "Publisher"),
+    ("fields[tags]", "Tag"),
+];
+
+/// `text` percent-decoded (`+` is a blank).
+fn decode(text: &str) -> String {
+    let bytes = text.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = std::str::from_utf8(bytes.get(i + 1..i + 3).unwrap_or_default())
+            .ok()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `spec` with each schema the query of `path` chooses fields of narrowed to the
+/// chosen fields, `id` and what is not a field to choose (see the module's comment);
+/// `spec` itself when the query chooses none.
+fn narrowed(mut spec: Value, schema: &Value, path: &str) -> Value {
+    let answered = resolve(&spec, schema);
+    let item = if answered["properties"]["data"].is_object() {
+        &answered["properties"]["data"]["items"]
+    } else {
+        schema
+    };
+    let own = item["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .map(str::to_string);
+    let query = path.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (name, value) = (decode(name), decode(value));
+        let target = match FIELD_PARAMS.iter().find(|(param, _)| *param == name) {
+            Some((_, schema)) => Some(schema.to_string()),
+            None if name == "fields" => own.clone(),
+            None => None,
+        };
+        let Some(target) = target else { continue };
+        let mut chosen: Vec<&str> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        chosen.push("id");
+        // An error's problem has no fields to choose.
+        let Some((_, allowed)) = dispatch::api::fields::RESOURCES
+            .into_iter()
+            .find(|(schema, _)| *schema == target)
+        else {
+            continue;
+        };
+        let keep = |key: &str| chosen.contains(&key) || !allowed.contains(&key);
+        let object = &mut spec["components"]["schemas"][&target];
+        if let Some(props) = object["properties"].as_object_mut() {
+            props.retain(|key, _| keep(key));
+        }
+        if let Some(required) = object["required"].as_array_mut() {
+            required.retain(|key| keep(key.as_str().unwrap_or_default()));
+        }
+    }
+    spec
+}
+
+#[test]
+fn a_choice_of_fields_narrows_the_schema_it_chooses_in() {
+    let spec = spec();
+    let list = json!({"$ref": "#/components/schemas/TagList"});
+    let tag = json!({"id": "0190a0b0-0000-7000-8000-000000000001", "name": "T"});
+    let page = json!({"data": [tag], "meta": {"limit": 20, "next_cursor": null}});
+    let path = "/api/v1/tags?fields=%20name";
+    assert_eq!(
+        violations(&narrowed(spec.clone(), &list, path), &list, &page).len(),
+        0
+    );
+    // Without the choice, the fields left out are missing; with another, `name` is extra.
+    assert_eq!(violations(&spec, &list, &page).len(), 4);
+    let other = narrowed(spec.clone(), &list, "/api/v1/tags?fields=slug");
+    assert_eq!(violations(&other, &list, &page).len(), 2);
+    let article = json!({"$ref": "#/components/schemas/Article"});
+    let narrow = narrowed(
+        spec,
+        &article,
+        "/api/v1/articles/x?fields=title&fields%5Bauthors%5D=name",
+    );
+    let schemas = &narrow["components"]["schemas"];
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        keys(&schemas["Article"]["properties"]),
+        [
+            "id",
+            "title",
+            "authors",
+            "publisher",
+            "syndicated_from",
+            "tags"
+        ]
+    );
+    assert_eq!(schemas["Article"]["required"], json!(["id", "title"]));
+    assert_eq!(keys(&schemas["Author"]["properties"]), ["id", "name"]);
+    assert_eq!(keys(&schemas["Publisher"]["properties"]).len(), 7);
 }
 
 fn essence(content_type: &str) -> String {
@@ -617,6 +746,16 @@ async fn every_operation_answers_as_the_spec_says() {
             .await;
         c.expect(&app, Call::get(format!("{base}/bare-{kind}")), 200)
             .await;
+        c.expect(&app, Call::get(format!("{base}?fields=name,%20slug")), 200)
+            .await;
+        c.expect(
+            &app,
+            Call::get(format!("{base}/{}?fields=name", first.id())),
+            200,
+        )
+        .await;
+        c.expect(&app, Call::get(format!("{base}?fields=nope")), 400)
+            .await;
         c.expect(&app, Call::get(format!("{base}/nowhere")), 404)
             .await;
         c.expect(
@@ -725,6 +864,18 @@ async fn every_operation_answers_as_the_spec_says() {
     }
     c.expect(&app, Call::get(format!("{arts}?limit=500")), 400)
         .await;
+    let picked = "fields=slug,title,excerpt,byline,published_at&fields[authors]=name\
+                  &fields%5Bpublishers%5D=name,slug&fields[tags]=slug";
+    c.expect(
+        &app,
+        Call::get(format!(
+            "{arts}?include=authors,publisher,syndicated_from,tags&{picked}"
+        )),
+        200,
+    )
+    .await;
+    c.expect(&app, Call::get(format!("{arts}?fields=headline")), 400)
+        .await;
     c.expect(&app, Call::get(&arts).token("not-a-token"), 401)
         .await;
     let story = format!("{arts}/{}", full.id());
@@ -738,6 +889,14 @@ async fn every_operation_answers_as_the_spec_says() {
         )
         .await;
     let etag = read.header("etag").unwrap().to_string();
+    c.expect(
+        &app,
+        Call::get(format!(
+            "{story}?include=authors,tags&fields=title,body_html&fields[tags]=name"
+        )),
+        200,
+    )
+    .await;
     c.expect(
         &app,
         Call::get(format!(
@@ -902,6 +1061,8 @@ async fn every_operation_answers_as_the_spec_says() {
         .await;
     c.expect(&app, Call::get(format!("{comments}?count=true")), 200)
         .await;
+    c.expect(&app, Call::get(format!("{comments}?fields=body_html")), 200)
+        .await;
     c.expect(&app, Call::get(format!("{arts}/nowhere/comments")), 404)
         .await;
     // A public operation without security ignores a token, or documents its 401.
@@ -925,6 +1086,18 @@ async fn every_operation_answers_as_the_spec_says() {
         .await;
     c.expect(&app, Call::get(&moderation), 401).await;
     c.expect(&app, Call::get(&one).token(&admin), 200).await;
+    c.expect(
+        &app,
+        Call::get(format!("{one}?fields=status,author_name")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{moderation}?fields=status")).token(&admin),
+        200,
+    )
+    .await;
     c.expect(
         &app,
         Call::get(format!("{moderation}/0190a0b0-0000-7000-8000-000000000001")).token(&admin),

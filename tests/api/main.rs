@@ -17,6 +17,7 @@ mod cors;
 mod demo;
 mod edge;
 mod examples;
+mod fields;
 mod hostile;
 mod listing;
 mod matrix;

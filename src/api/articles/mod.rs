@@ -7,7 +7,7 @@ mod responses;
 mod views;
 
 use self::edit::{apply, check_if_match, made_slugs, saved};
-use self::views::view;
+use self::views::{need, view};
 pub use edit::IfMatch;
 pub use responses::{
     ArticleCreated, ArticleDeleteError, ArticleRead, ArticleReadError, ArticleSaved,
@@ -24,6 +24,7 @@ use poem_openapi::types::MaybeUndefined;
 use uuid::Uuid;
 
 use super::body::JsonBody;
+use super::fields::{Picked, Selection};
 use super::found::Found;
 use super::publishers::Deleted;
 use super::{
@@ -89,9 +90,30 @@ impl ArticlesApi {
         /// Related objects to embed, comma-separated: `authors`, `publisher`, `syndicated_from`, `tags`.
         #[oai(validator(max_length = 100))]
         include: Query<Option<String>>,
-    ) -> Result<Found<ArticleList>, ListError> {
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        /// Relations `include` names come whatever `fields` says.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+        /// Only these fields of the embedded `authors`, comma-separated (`id` always comes);
+        /// ignored unless `include` names `authors`.
+        #[oai(name = "fields[authors]", validator(max_length = 512))]
+        fields_authors: Query<Option<String>>,
+        /// Only these fields of the embedded `publisher` and `syndicated_from`, comma-separated
+        /// (`id` always comes); ignored unless `include` names either.
+        #[oai(name = "fields[publishers]", validator(max_length = 512))]
+        fields_publishers: Query<Option<String>>,
+        /// Only these fields of the embedded `tags`, comma-separated (`id` always comes);
+        /// ignored unless `include` names `tags`.
+        #[oai(name = "fields[tags]", validator(max_length = 512))]
+        fields_tags: Query<Option<String>>,
+    ) -> Result<Picked<ArticleList>, ListError> {
         let viewer = Viewer::from_request(req, auth).await?;
         let include = Include::parse(include.0.as_deref())?;
+        let fields = Selection::parse(fields.0.as_deref(), Article::FIELDS)?.with_relations([
+            fields_authors.0.as_deref(),
+            fields_publishers.0.as_deref(),
+            fields_tags.0.as_deref(),
+        ])?;
         let q = q.0.unwrap_or_default();
         let terms = search_terms(&q);
         if terms.is_empty() && !q.trim().is_empty() {
@@ -116,18 +138,22 @@ impl ArticlesApi {
             &filter,
             &params,
             include,
+            need(&fields),
             visibility(&viewer),
             at,
         )
         .await?;
-        Ok(Found(ArticleList {
-            meta: ListMeta::of(&page, params.limit),
-            data: page
-                .items
-                .into_iter()
-                .map(|r| view(r, &related, include, at))
-                .collect(),
-        }))
+        Ok(Picked(
+            ArticleList {
+                meta: ListMeta::of(&page, params.limit),
+                data: page
+                    .items
+                    .into_iter()
+                    .map(|r| view(r, &related, include, at))
+                    .collect(),
+            },
+            fields,
+        ))
     }
 
     /// Get an article
@@ -140,6 +166,7 @@ impl ArticlesApi {
         method = "get",
         operation_id = "getArticle"
     )]
+    #[allow(clippy::too_many_arguments)] // one per query parameter, as poem-openapi wants
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -151,16 +178,48 @@ impl ArticlesApi {
         /// Related objects to embed, comma-separated: `authors`, `publisher`, `syndicated_from`, `tags`.
         #[oai(validator(max_length = 100))]
         include: Query<Option<String>>,
+        /// Only these fields, comma-separated (`id` always comes); absent, every field.
+        /// Relations `include` names come whatever `fields` says.
+        #[oai(validator(max_length = 512))]
+        fields: Query<Option<String>>,
+        /// Only these fields of the embedded `authors`, comma-separated (`id` always comes);
+        /// ignored unless `include` names `authors`.
+        #[oai(name = "fields[authors]", validator(max_length = 512))]
+        fields_authors: Query<Option<String>>,
+        /// Only these fields of the embedded `publisher` and `syndicated_from`, comma-separated
+        /// (`id` always comes); ignored unless `include` names either.
+        #[oai(name = "fields[publishers]", validator(max_length = 512))]
+        fields_publishers: Query<Option<String>>,
+        /// Only these fields of the embedded `tags`, comma-separated (`id` always comes);
+        /// ignored unless `include` names `tags`.
+        #[oai(name = "fields[tags]", validator(max_length = 512))]
+        fields_tags: Query<Option<String>>,
     ) -> Result<ArticleRead, ArticleReadError> {
         let viewer = Viewer::from_request(req, auth).await?;
         let include = Include::parse(include.0.as_deref())?;
+        let fields = Selection::parse(fields.0.as_deref(), Article::FIELDS)?.with_relations([
+            fields_authors.0.as_deref(),
+            fields_publishers.0.as_deref(),
+            fields_tags.0.as_deref(),
+        ])?;
         let at = state.clock.now();
-        match articles::get(&state.db, &id_or_slug.0, include, visibility(&viewer), at).await? {
+        let key = &id_or_slug.0;
+        match articles::get(
+            &state.db,
+            key,
+            include,
+            need(&fields),
+            visibility(&viewer),
+            at,
+        )
+        .await?
+        {
             Lookup::Found(found) => {
                 let (record, related) = *found;
-                Ok(ArticleRead::Ok(Box::new(view(
-                    record, &related, include, at,
-                ))))
+                Ok(ArticleRead::Ok(
+                    Box::new(view(record, &related, include, at)),
+                    fields,
+                ))
             }
             Lookup::Moved(slug) => {
                 let query = req

@@ -7,7 +7,8 @@ use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaRespon
 use poem_openapi::types::Type;
 
 use super::views::Article;
-use crate::api::found::{json_response, not_modified, read_headers};
+use crate::api::fields::Selection;
+use crate::api::found::{Described, json_response, not_modified, read_headers};
 
 /// A created article: 201 with `Location` and `ETag`.
 pub struct ArticleCreated(pub Box<Article>);
@@ -17,8 +18,12 @@ pub struct ArticleSaved(pub Box<Article>);
 
 /// The article's JSON (written like a read's, so the `ETag` is the same) with its version tag.
 pub(super) fn article_response(article: &Article) -> Response {
-    let mut resp = json_response(article);
-    if let Ok(value) = etag(article.version).parse() {
+    with_etag(json_response(article), article.version)
+}
+
+/// `resp` with the tag of `version`.
+fn with_etag(mut resp: Response, version: i32) -> Response {
+    if let Ok(value) = etag(version).parse() {
         resp.headers_mut().insert(poem::http::header::ETAG, value);
     }
     resp
@@ -112,17 +117,18 @@ pub(super) fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// A read of one article: the article, or a redirect from a slug it used to have.
+/// A read of one article: the article (with the fields chosen), or a redirect from
+/// a slug it used to have.
 pub enum ArticleRead {
-    Ok(Box<Article>),
+    Ok(Box<Article>, Selection),
     Moved(String),
 }
 
 impl IntoResponse for ArticleRead {
     fn into_response(self) -> Response {
         match self {
-            Self::Ok(article) => {
-                let mut resp = article_response(&article);
+            Self::Ok(article, fields) => {
+                let mut resp = with_etag(fields.response(&*article, false), article.version);
                 crate::api::keys::label(&mut resp, article.as_ref());
                 resp
             }
@@ -139,7 +145,7 @@ impl ApiResponse for ArticleRead {
         MetaResponses {
             responses: vec![
                 MetaResponse {
-                    description: "The article.",
+                    description: Article::PICKED_DESCRIPTION,
                     status: Some(200),
                     status_range: None,
                     content: vec![MetaMediaType {

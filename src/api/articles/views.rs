@@ -1,5 +1,5 @@
-//! The article response objects ([`Article`], lists, revisions, the trash) and how
-//! an article's record becomes its view.
+//! The article response objects ([`Article`], lists, revisions, the trash), how
+//! an article's record becomes its view, and what a view with chosen fields needs read.
 
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
@@ -7,10 +7,11 @@ use uuid::Uuid;
 
 use crate::api::ListMeta;
 use crate::api::authors::Author;
+use crate::api::fields::Selection;
 use crate::api::publishers::Publisher;
 use crate::api::tags::Tag;
 use crate::content::articles::{
-    self, Include, Record, Related, Snapshot, Status, effective_status,
+    self, Include, Need, Record, Related, Snapshot, Status, effective_status,
 };
 use crate::nullable::Nullable;
 
@@ -79,6 +80,47 @@ pub struct Article {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
+}
+
+impl Article {
+    /// The fields `fields` may choose: every key but the embedded relations (which
+    /// `include` chooses), in order.
+    pub const FIELDS: &'static [&'static str] = &[
+        "id",
+        "slug",
+        "title",
+        "subtitle",
+        "excerpt",
+        "body_markdown",
+        "body_html",
+        "status",
+        "published_at",
+        "dateline",
+        "canonical_url",
+        "publisher_id",
+        "syndicated_from_id",
+        "author_ids",
+        "tag_ids",
+        "byline",
+        "comment_count",
+        "reading_time_minutes",
+        "version",
+        "created_at",
+        "updated_at",
+    ];
+}
+
+/// What must be read for the fields `fields` chose (what `include` embeds is read
+/// regardless): the bodies, the byline rows for `author_ids` and the `byline`
+/// string, the tag rows for `tag_ids`, the publishers for the `byline` string.
+pub(super) fn need(fields: &Selection) -> Need {
+    let byline = fields.wants("byline");
+    Need {
+        bodies: fields.wants("body_markdown") || fields.wants("body_html"),
+        bylines: byline || fields.wants("author_ids"),
+        tags: fields.wants("tag_ids"),
+        publishers: byline,
+    }
 }
 
 pub(super) fn view(

@@ -14,7 +14,7 @@ mod write;
 
 pub use checks::{ArticleCreate, ArticleUpdate, may_become};
 pub use query::{Filter, Lookup, Sort, get, list, next_public_change, search_terms};
-pub use relations::{Include, byline, with_relations};
+pub use relations::{Include, Need, byline, with_relations};
 pub use revisions::Snapshot;
 pub use write::{create, create_with_id, find_for_write, trash, update};
 

@@ -1,6 +1,6 @@
 //! Reading articles: who may see which (status, schedule, trash), the filters and
 //! search of `GET /articles`, keyset listing in every sort, and the lookup of one
-//! article by id, slug or old slug.
+//! article by id, slug or old slug, fetching the bodies only when they are needed.
 
 use chrono::{DateTime, Utc};
 use entity::{article, article_author, article_slug, article_tag, author, publisher, tag};
@@ -8,11 +8,11 @@ use migration::m20261128_000002_article_search::PG_SEARCH_COLUMN;
 use poem_openapi::Enum;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, NullOrdering, Query};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, IdenStatic, Iterable, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-use super::relations::{Include, load_relations};
+use super::relations::{Include, Need, load_relations};
 use super::{Record, Related, Status, not_found};
 use crate::auth::policy::Visibility;
 use crate::content::page::{Cursor, MAX_LIMIT};
@@ -273,6 +273,25 @@ fn search(backend: DbBackend, terms: &[String]) -> Condition {
     Condition::all().add(expr)
 }
 
+/// `query` selecting the bodies only when `need` says so; otherwise every other
+/// column, and the bodies as empty strings (the model stays whole).
+fn columns(query: Select<article::Entity>, need: Need) -> Select<article::Entity> {
+    if need.bodies {
+        return query;
+    }
+    let is_body = |c: &article::Column| {
+        matches!(c, article::Column::BodyMarkdown | article::Column::BodyHtml)
+    };
+    let query = query
+        .select_only()
+        .columns(article::Column::iter().filter(|c| !is_body(c)));
+    article::Column::iter()
+        .filter(is_body)
+        .fold(query, |query, body| {
+            query.expr_as(Expr::cust("''"), body.as_str())
+        })
+}
+
 /// Rows after the cursor's position, in the sort's order (nulls last either way).
 fn after_cursor(sort: Sort, cursor: &Cursor) -> Result<Condition, ApiError> {
     let col = sort.column();
@@ -315,13 +334,14 @@ fn after_cursor(sort: Sort, cursor: &Cursor) -> Result<Condition, ApiError> {
     })
 }
 
-/// One page of articles visible to the reader, with bylines and tags, and the
+/// One page of articles visible to the reader, with what `need` says and the
 /// related rows `include` asks for. At most 7 statements, whatever the page size.
 pub async fn list(
     db: &DatabaseConnection,
     filter: &Filter,
     params: &PageParams,
     include: Include,
+    need: Need,
     visibility: Visibility,
     at: DateTime<Utc>,
 ) -> Result<(Page<Record>, Related), ApiError> {
@@ -348,7 +368,7 @@ pub async fn list(
     } else {
         query.order_by(sort.column(), order.clone())
     };
-    let mut models = query
+    let mut models = columns(query, need)
         .order_by(article::Column::Id, order)
         .limit(limit + 1)
         .all(db)
@@ -369,7 +389,7 @@ pub async fn list(
     } else {
         None
     };
-    let (items, related) = load_relations(db, models, include).await?;
+    let (items, related) = load_relations(db, models, include, need).await?;
     Ok((
         Page {
             items,
@@ -415,20 +435,25 @@ pub enum Lookup {
     Moved(String),
 }
 
-/// One article by id or slug, if the reader may see it; an old slug of an article
-/// the reader may see answers with its current slug.
+/// One article by id or slug, if the reader may see it (with what `need` says and
+/// the related rows `include` asks for); an old slug of an article the reader may
+/// see answers with its current slug.
 pub async fn get(
     db: &DatabaseConnection,
     key: &str,
     include: Include,
+    need: Need,
     visibility: Visibility,
     at: DateTime<Utc>,
 ) -> Result<Lookup, ApiError> {
     let parsed = Key::parse(key);
     let query = article::Entity::find()
         .filter(parsed.condition(article::Column::Id, article::Column::Slug));
-    if let Some(model) = visible(query, visibility, at).one(db).await? {
-        let (mut items, related) = load_relations(db, vec![model], include).await?;
+    if let Some(model) = columns(visible(query, visibility, at), need)
+        .one(db)
+        .await?
+    {
+        let (mut items, related) = load_relations(db, vec![model], include, need).await?;
         let record = items.pop().ok_or_else(not_found)?;
         return Ok(Lookup::Found(Box::new((record, related))));
     }
@@ -468,4 +493,36 @@ pub async fn next_public_change(
         .one(db)
         .await?;
     Ok(next.flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, EntityTrait, QueryTrait};
+
+    use super::*;
+
+    #[test]
+    fn without_bodies_the_sql_reads_no_body_column() {
+        let lean = Need {
+            bodies: false,
+            ..Need::ALL
+        };
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            let sql = |need| {
+                columns(article::Entity::find(), need)
+                    .build(backend)
+                    .to_string()
+            };
+            let (lean, full) = (sql(lean), sql(Need::ALL));
+            for body in ["body_markdown", "body_html"] {
+                let column = format!("\"articles\".\"{body}\"");
+                assert!(!lean.contains(&column), "{backend:?}: {lean}");
+                assert!(lean.contains(&format!("'' AS \"{body}\"")), "{lean}");
+                assert!(full.contains(&column), "{backend:?}: {full}");
+            }
+            for kept in ["id", "title", "excerpt", "version", "comment_count"] {
+                assert!(lean.contains(&format!("\"articles\".\"{kept}\"")), "{lean}");
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Relation loading with a fixed number of statements: bylines, tags, publishers
-//! and the rows `include` embeds, and the ready-made byline string.
+//! and the rows `include` embeds (each only when a read needs it, see [`Need`]),
+//! and the ready-made byline string.
 
 use std::collections::{HashMap, HashSet};
 
@@ -60,6 +61,40 @@ impl Include {
     }
 }
 
+/// What a read must fetch besides the article's other columns: the bodies, and
+/// which relation rows. Everything ([`Need::ALL`]) unless the reader chose fields;
+/// what `include` embeds is fetched whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    /// `body_markdown` and `body_html` (left empty otherwise).
+    pub bodies: bool,
+    /// The byline rows with their authors (`author_ids`, the `byline` string).
+    pub bylines: bool,
+    /// The tag rows (`tag_ids`).
+    pub tags: bool,
+    /// The publishers (the `byline` string names them).
+    pub publishers: bool,
+}
+
+impl Need {
+    pub const ALL: Self = Self {
+        bodies: true,
+        bylines: true,
+        tags: true,
+        publishers: true,
+    };
+
+    /// This, with what `include` embeds.
+    fn with(self, include: Include) -> Self {
+        Self {
+            bodies: self.bodies,
+            bylines: self.bylines || include.authors,
+            tags: self.tags || include.tags,
+            publishers: self.publishers || include.publisher || include.syndicated_from,
+        }
+    }
+}
+
 /// The ready-made byline: the authors ("A", "A and B", "A, B and C"), then the
 /// publisher, or for a syndicated story "Original Outlet / Carrier".
 pub fn byline(record: &Record, related: &Related) -> String {
@@ -87,39 +122,49 @@ pub fn byline(record: &Record, related: &Related) -> String {
 }
 
 /// Bylines with their authors and the tag rows for `models` (two statements), the
-/// publishers (one, always: the ready-made `byline` string names them), and the
-/// tags when `include` asks (one more): at most four statements, whatever the
-/// number of articles.
+/// publishers (one: the ready-made `byline` string names them), and the tags when
+/// `include` asks (one more): at most four statements, whatever the number of
+/// articles; a statement whose rows nothing `need`s (nor `include`) is not run.
 pub(super) async fn load_relations(
     db: &impl ConnectionTrait,
     models: Vec<article::Model>,
     include: Include,
+    need: Need,
 ) -> Result<(Vec<Record>, Related), ApiError> {
     let mut related = Related::default();
     if models.is_empty() {
         return Ok((Vec::new(), related));
     }
+    let need = need.with(include);
     let ids: Vec<Uuid> = models.iter().map(|m| m.id).collect();
     // The byline rows with their authors, in one statement (the byline string needs
-    // the names on every read).
-    let byline_rows = article_author::Entity::find()
-        .join(
-            JoinType::InnerJoin,
-            article_author::Entity::belongs_to(author::Entity)
-                .from(article_author::Column::AuthorId)
-                .to(author::Column::Id)
-                .into(),
-        )
-        .select_also(author::Entity)
-        .filter(article_author::Column::ArticleId.is_in(ids.clone()))
-        .order_by_asc(article_author::Column::Position)
-        .all(db)
-        .await?;
-    let tagging = article_tag::Entity::find()
-        .filter(article_tag::Column::ArticleId.is_in(ids.clone()))
-        .order_by_asc(article_tag::Column::Position)
-        .all(db)
-        .await?;
+    // the names).
+    let byline_rows = if !need.bylines {
+        Vec::new()
+    } else {
+        article_author::Entity::find()
+            .join(
+                JoinType::InnerJoin,
+                article_author::Entity::belongs_to(author::Entity)
+                    .from(article_author::Column::AuthorId)
+                    .to(author::Column::Id)
+                    .into(),
+            )
+            .select_also(author::Entity)
+            .filter(article_author::Column::ArticleId.is_in(ids.clone()))
+            .order_by_asc(article_author::Column::Position)
+            .all(db)
+            .await?
+    };
+    let tagging = if !need.tags {
+        Vec::new()
+    } else {
+        article_tag::Entity::find()
+            .filter(article_tag::Column::ArticleId.is_in(ids.clone()))
+            .order_by_asc(article_tag::Column::Position)
+            .all(db)
+            .await?
+    };
     let mut bylines = Vec::with_capacity(byline_rows.len());
     for (row, author) in byline_rows {
         if let Some(a) = author {
@@ -150,17 +195,19 @@ pub(super) async fn load_relations(
                 .collect();
         }
     }
-    let wanted: HashSet<Uuid> = models
-        .iter()
-        .flat_map(|m| std::iter::once(m.publisher_id).chain(m.syndicated_from_id))
-        .collect();
-    related.publishers = publisher::Entity::find()
-        .filter(publisher::Column::Id.is_in(wanted))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    if need.publishers {
+        let wanted: HashSet<Uuid> = models
+            .iter()
+            .flat_map(|m| std::iter::once(m.publisher_id).chain(m.syndicated_from_id))
+            .collect();
+        related.publishers = publisher::Entity::find()
+            .filter(publisher::Column::Id.is_in(wanted))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+    }
     let records = models
         .into_iter()
         .map(|model| Record {
@@ -212,7 +259,8 @@ pub async fn with_relations(
     db: &impl ConnectionTrait,
     record: Record,
 ) -> Result<(Record, Related), ApiError> {
-    let (mut records, related) = load_relations(db, vec![record.model], Include::default()).await?;
+    let (mut records, related) =
+        load_relations(db, vec![record.model], Include::default(), Need::ALL).await?;
     let mut loaded = records.pop().ok_or_else(not_found)?;
     // The byline and tags just written are the truth; the reload only adds names.
     loaded.author_ids = record.author_ids;
