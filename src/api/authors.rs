@@ -105,7 +105,7 @@ impl AuthorsApi {
     ) -> Result<Found<AuthorList>, AuthorListError> {
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_authors(
-            &state.db,
+            state.reader(),
             publisher.0.as_deref(),
             sort.0 == Some(NameSort::NameDesc),
             &params,
@@ -132,7 +132,7 @@ impl AuthorsApi {
         #[oai(example = "crate::api::examples::author_slug")]
         id_or_slug: Path<String>,
     ) -> Result<Found<Author>, PublicReadError> {
-        let found = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)
+        let found = taxonomy::find::<author::Entity>(state.reader(), AUTHOR_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
         Ok(Found(found.into()))

@@ -123,7 +123,7 @@ impl PublishersApi {
     ) -> Result<Found<PublisherList>, PublicListError> {
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_by_name(
-            &state.db,
+            state.reader(),
             <publisher::Entity as sea_orm::EntityTrait>::find(),
             PUBLISHER_SORT,
             sort.0 == Some(NameSort::NameDesc),
@@ -151,9 +151,10 @@ impl PublishersApi {
         #[oai(example = "crate::api::examples::publisher_slug")]
         id_or_slug: Path<String>,
     ) -> Result<Found<Publisher>, PublicReadError> {
-        let found = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
-            .await?
-            .ok_or_else(not_found)?;
+        let found =
+            taxonomy::find::<publisher::Entity>(state.reader(), PUBLISHER_KEYS, &id_or_slug.0)
+                .await?
+                .ok_or_else(not_found)?;
         Ok(Found(found.into()))
     }
 

@@ -88,7 +88,7 @@ impl TagsApi {
     ) -> Result<Found<TagList>, PublicListError> {
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_by_name(
-            &state.db,
+            state.reader(),
             <tag::Entity as sea_orm::EntityTrait>::find(),
             TAG_SORT,
             sort.0 == Some(NameSort::NameDesc),
@@ -112,7 +112,7 @@ impl TagsApi {
         #[oai(example = "crate::api::examples::tag_slug")]
         id_or_slug: Path<String>,
     ) -> Result<Found<Tag>, PublicReadError> {
-        let found = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
+        let found = taxonomy::find::<tag::Entity>(state.reader(), TAG_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
         Ok(Found(found.into()))

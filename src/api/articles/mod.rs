@@ -112,7 +112,7 @@ impl ArticlesApi {
         let params = page_params(limit.0, cursor.0, count.0);
         let at = state.clock.now();
         let (page, related) = articles::list(
-            &state.db,
+            state.db_for(&viewer),
             &filter,
             &params,
             include,
@@ -155,7 +155,15 @@ impl ArticlesApi {
         let viewer = Viewer::from_request(req, auth).await?;
         let include = Include::parse(include.0.as_deref())?;
         let at = state.clock.now();
-        match articles::get(&state.db, &id_or_slug.0, include, visibility(&viewer), at).await? {
+        match articles::get(
+            state.db_for(&viewer),
+            &id_or_slug.0,
+            include,
+            visibility(&viewer),
+            at,
+        )
+        .await?
+        {
             Lookup::Found(found) => {
                 let (record, related) = *found;
                 Ok(ArticleRead::Ok(Box::new(view(
