@@ -80,6 +80,17 @@ pub fn handle() -> &'static PrometheusHandle {
             tracing::warn!(%err, "another metrics recorder is installed; /metrics will be empty");
         }
         describe();
+        // The counters start at zero, so they show (and `rate()` works) before
+        // their first event.
+        for name in [LOGIN_FAILURES, CACHE_HITS, CACHE_MISSES, CACHE_EVICTIONS] {
+            metrics::counter!(name).increment(0);
+        }
+        for limit in ["login", "comment"] {
+            metrics::counter!(RATE_LIMITED, "limit" => limit).increment(0);
+        }
+        for reason in ["timeout", "unreachable"] {
+            metrics::counter!(DB_UNAVAILABLE, "reason" => reason).increment(0);
+        }
         let upkeep = handle.clone();
         let spawned = std::thread::Builder::new()
             .name("metrics-upkeep".to_string())
