@@ -70,7 +70,13 @@ pub struct ResponseCache {
     db: DatabaseConnection,
     /// Whether responses differ by `Origin` (CORS configured).
     by_origin: bool,
+    /// With a read replica, how long an entry may live at most: what it holds was
+    /// read from a copy that may lag the commits that invalidate it.
+    max_life: Option<chrono::Duration>,
 }
+
+/// An entry's longest life when reads come from a replica.
+pub const REPLICA_MAX_LIFE: chrono::Duration = chrono::Duration::seconds(1);
 
 /// An entry's weight in bytes: its key, headers and body, and a fixed overhead.
 fn weight(key: &str, entry: &Entry) -> u32 {
@@ -84,15 +90,22 @@ fn weight(key: &str, entry: &Entry) -> u32 {
 
 impl ResponseCache {
     /// A cache of at most `bytes` bytes (which must be above 0), reading the time
-    /// from `clock` and the next publication time from `db`.
-    pub fn new(bytes: u64, clock: SharedClock, db: DatabaseConnection, by_origin: bool) -> Self {
+    /// from `clock` and the next publication time from `db`, where anonymous reads go
+    /// (a replica's entries live at most [`REPLICA_MAX_LIFE`]).
+    pub fn new(
+        bytes: u64,
+        clock: SharedClock,
+        db: DatabaseConnection,
+        by_origin: bool,
+        replica: bool,
+    ) -> Self {
         let entries = moka::sync::Cache::builder()
             .max_capacity(bytes)
             .weigher(|key: &String, entry: &Arc<Entry>| weight(key, entry))
             .eviction_policy(EvictionPolicy::lru())
             .eviction_listener(|_key, _entry, cause| {
                 if cause == RemovalCause::Size {
-                    metrics::counter!("dispatch_cache_evictions_total").increment(1);
+                    metrics::counter!(crate::metrics::CACHE_EVICTIONS).increment(1);
                 }
             })
             .build();
@@ -105,6 +118,7 @@ impl ResponseCache {
             clock,
             db,
             by_origin,
+            max_life: replica.then_some(REPLICA_MAX_LIFE),
         }
     }
 
@@ -165,8 +179,8 @@ impl ResponseCache {
         self.entries.insert(key, entry);
         // Evictions happen now rather than on some later call, so the budget holds.
         self.entries.run_pending_tasks();
-        metrics::gauge!("dispatch_cache_bytes").set(self.entries.weighted_size() as f64);
-        metrics::gauge!("dispatch_cache_entries").set(self.entries.entry_count() as f64);
+        metrics::gauge!(crate::metrics::CACHE_BYTES).set(self.entries.weighted_size() as f64);
+        metrics::gauge!(crate::metrics::CACHE_ENTRIES).set(self.entries.entry_count() as f64);
     }
 
     /// The key of a request: its origin (when that matters), path and query, the
@@ -240,14 +254,16 @@ fn answer(entry: &Entry, head: bool, if_none_match: Option<&str>, how: &'static 
 
 /// The middleware: serves current entries, stores anonymous 200s, moves the
 /// generation on after writes, and answers a read the database cannot serve with
-/// the last entry for it.
+/// the last entry for it. What is inside runs boxed: its future is large (every
+/// middleware and handler within), and kept inline it overflowed the stack of
+/// unoptimised builds.
 pub async fn serve<E: Endpoint>(
     next: Arc<E>,
     mut req: Request,
     cache: Option<Arc<ResponseCache>>,
 ) -> poem::Result<Response> {
     let Some(cache) = cache else {
-        return Ok(next.call(req).await?.into_response());
+        return Ok(Box::pin(next.call(req)).await?.into_response());
     };
     let method = req.method().clone();
     let cacheable = matches!(method, Method::GET | Method::HEAD)
@@ -255,7 +271,7 @@ pub async fn serve<E: Endpoint>(
         && !req.headers().contains_key(header::AUTHORIZATION);
     if !cacheable {
         let path = req.uri().path().to_string();
-        let resp = next.call(req).await?.into_response();
+        let resp = Box::pin(next.call(req)).await?.into_response();
         if changes_content(&method, &path, resp.status()) {
             cache.bump();
         }
@@ -270,22 +286,27 @@ pub async fn serve<E: Endpoint>(
         .map(str::to_string);
     let now = cache.clock.now();
     if let Some(entry) = cache.current(&key, now) {
-        metrics::counter!("dispatch_cache_hits_total").increment(1);
+        metrics::counter!(crate::metrics::CACHE_HITS).increment(1);
         return Ok(answer(&entry, head, if_none_match.as_deref(), "hit"));
     }
-    metrics::counter!("dispatch_cache_misses_total").increment(1);
+    metrics::counter!(crate::metrics::CACHE_MISSES).increment(1);
     // Read before the handler reads: a write committed meanwhile moves the
     // generation on past this one, so the entry is never served.
     let generation = cache.generation();
     // The full body is needed to store it: ask without the condition, apply it here.
     req.headers_mut().remove(header::IF_NONE_MATCH);
-    let resp = next.call(req).await?.into_response();
+    let resp = Box::pin(next.call(req)).await?.into_response();
     match resp.status() {
         StatusCode::OK => {
             // The first publication after `now` (before the handler's own time), as
             // of the data the handler read unless the generation moved on: the
             // entry expires no later than the first change of what it shows.
-            let until = cache.until(generation, now).await;
+            let until = cache.until(generation, now).await.map(|until| {
+                match (until, cache.max_life.map(|life| now + life)) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            });
             let (parts, body) = resp.into_parts();
             let body = body.into_bytes().await?;
             let mut headers = parts.headers;

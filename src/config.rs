@@ -26,6 +26,8 @@
 //! | `DISPATCH_IDLE_TIMEOUT_SECONDS` | `60`: a kept-alive connection may wait this long for its next request |
 //! | `DISPATCH_DB_ACQUIRE_TIMEOUT_SECONDS` | `3`: how long a request waits for a database connection |
 //! | `DISPATCH_DB_MAX_CONNECTIONS` | `8` on SQLite, `16` on PostgreSQL |
+//! | `DATABASE_READ_URL` | none: a read replica for anonymous reads (same pool size) |
+//! | `DISPATCH_METRICS_TOKEN` | none: `/metrics` answers loopback clients only; set, it wants `Authorization: Bearer <token>` |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -77,6 +79,10 @@ pub enum CorsOrigins {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    /// A read replica that anonymous reads go to.
+    pub database_read_url: Option<String>,
+    /// The bearer token `/metrics` wants (without one, loopback clients only).
+    pub metrics_token: Option<Secret>,
     pub bind: SocketAddr,
     pub jwt_secret: Option<Secret>,
     pub cors_origins: CorsOrigins,
@@ -383,6 +389,8 @@ impl Config {
         };
         Ok(Self {
             database_url,
+            database_read_url: get("DATABASE_READ_URL").map(|u| u.trim().to_string()),
+            metrics_token: get("DISPATCH_METRICS_TOKEN").map(|t| Secret::new(t.trim())),
             bind,
             jwt_secret,
             cors_origins,
@@ -582,6 +590,8 @@ mod tests {
     fn secrets_do_not_show_in_debug_output() {
         let c = config(&[("DISPATCH_JWT_SECRET", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t")]).unwrap();
         assert!(!format!("{c:?}").contains("s3cr3t"));
+        let c = config(&[("DISPATCH_METRICS_TOKEN", "m3tr1cs-m3tr1cs")]).unwrap();
+        assert!(!format!("{c:?}").contains("m3tr1cs"));
     }
 
     #[test]

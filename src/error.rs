@@ -202,6 +202,10 @@ impl ApiError {
     }
 }
 
+/// The counter of 503s for want of a database connection (by `reason`: `timeout`
+/// or `unreachable`); `crate::metrics` describes it.
+pub const DB_UNAVAILABLE: &str = "dispatch_db_unavailable_total";
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         use sea_orm::{ConnAcquireErr, DbErr};
@@ -212,6 +216,11 @@ impl From<sea_orm::DbErr> for ApiError {
                 ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed,
             )
             | DbErr::Conn(_) => {
+                let reason = match &err {
+                    DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => "timeout",
+                    _ => "unreachable",
+                };
+                metrics::counter!(DB_UNAVAILABLE, "reason" => reason).increment(1);
                 tracing::warn!(error = %err, "database unavailable");
                 Self::database_unavailable()
             }

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("edge", 2),
     ("methods", 2),
     ("head", 3),
+    ("metrics", 3),
     ("connections", 4),
     ("state", 3),
     ("accounts", 4),

@@ -23,6 +23,7 @@ pub mod head;
 mod layers;
 pub mod memory;
 pub mod methods;
+pub mod metrics;
 pub mod nullable;
 pub mod request_id;
 pub mod seed;

@@ -10,19 +10,58 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use crate::error::{ApiError, problem_response};
 
 /// The addresses outside the API's spec, and what they answer.
-const OTHER_PATHS: &[&str] = &[
+pub const OTHER_PATHS: &[&str] = &[
     "/",
     "/docs",
     "/favicon.ico",
+    "/metrics",
     "/openapi.json",
     "/openapi.yaml",
 ];
 
-/// The methods of each path template of the API (split at `/`, methods in upper
-/// case), read from its spec, which `startup::app` hands down (the API sits above).
+/// The address outside the API's spec that `path` is (`/docs/…` is `/docs`), if any.
+pub fn other_path(path: &str) -> Option<&'static str> {
+    if path.starts_with("/docs/") {
+        return Some("/docs");
+    }
+    OTHER_PATHS.iter().find(|p| **p == path).copied()
+}
+
+/// One path template of the API: as the spec writes it, split at `/`, and its
+/// methods (in upper case).
+#[derive(Debug)]
+struct Template {
+    path: String,
+    segments: Vec<String>,
+    methods: Vec<String>,
+}
+
+impl Template {
+    /// How many literal segments this template has, if it matches `path`.
+    fn literals_matching(&self, path: &str) -> Option<usize> {
+        let mut segments = path.split('/');
+        let mut literals = 0;
+        for t in &self.segments {
+            let s = segments.next()?;
+            if t.starts_with('{') {
+                if s.is_empty() {
+                    return None;
+                }
+            } else if t == s {
+                literals += 1;
+            } else {
+                return None;
+            }
+        }
+        segments.next().is_none().then_some(literals)
+    }
+}
+
+/// The methods of each path template of the API, read from its spec, which
+/// `startup::app` hands down (the API sits above).
 #[derive(Debug, Default)]
 pub struct Methods {
-    templates: Vec<(Vec<String>, Vec<String>)>,
+    templates: Vec<Template>,
 }
 
 impl Methods {
@@ -41,39 +80,55 @@ impl Methods {
                     .map(|(m, _)| m.to_ascii_uppercase())
                     .filter(|m| Method::from_bytes(m.as_bytes()).is_ok())
                     .collect();
-                (path.split('/').map(String::from).collect(), methods)
+                Template {
+                    path: path.clone(),
+                    segments: path.split('/').map(String::from).collect(),
+                    methods,
+                }
             })
             .collect();
         Self { templates }
     }
 
+    /// The path templates, as the spec writes them (`/api/v1/tags/{id_or_slug}`), in
+    /// the order [`Methods::template_of`] numbers them.
+    pub fn templates(&self) -> impl Iterator<Item = &str> {
+        self.templates.iter().map(|t| t.path.as_str())
+    }
+
+    /// The templates `path` matches that the router prefers: a literal segment wins
+    /// over a parameter (`/trash/articles` over `/{x}/articles`), so those with the
+    /// most literal segments.
+    fn best(&self, path: &str) -> impl Iterator<Item = (usize, &Template)> {
+        let best = self
+            .templates
+            .iter()
+            .filter_map(|t| t.literals_matching(path))
+            .max();
+        self.templates
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| best.is_some() && t.literals_matching(path) == best)
+    }
+
+    /// The number of the template `path` is served by, if it is an API address.
+    pub fn template_of(&self, path: &str) -> Option<usize> {
+        self.best(path).next().map(|(n, _)| n)
+    }
+
     /// The methods `path` answers, in the order `Allow` lists them (`HEAD` beside every
     /// `GET`, and `OPTIONS` always), or `None` for an address that does not exist.
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
-        let mut methods: Vec<String> = if OTHER_PATHS.contains(&path) || path.starts_with("/docs/")
-        {
+        let mut methods: Vec<String> = if other_path(path).is_some() {
             vec!["GET".to_string()]
         } else {
-            let segments: Vec<&str> = path.split('/').collect();
-            let matching: Vec<(usize, &Vec<String>)> = self
-                .templates
-                .iter()
-                .filter(|(t, _)| {
-                    t.len() == segments.len()
-                        && t.iter()
-                            .zip(&segments)
-                            .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
-                })
-                .map(|(t, m)| (t.iter().filter(|s| !s.starts_with('{')).count(), m))
+            let mut all: Vec<String> = self
+                .best(path)
+                .flat_map(|(_, t)| t.methods.iter().cloned())
                 .collect();
-            // The router prefers a literal segment to a parameter (`/trash/articles`
-            // over `/{x}/articles`): the templates with the most literal segments win.
-            let best = matching.iter().map(|(n, _)| *n).max()?;
-            let mut all: Vec<String> = matching
-                .into_iter()
-                .filter(|(n, _)| *n == best)
-                .flat_map(|(_, m)| m.iter().cloned())
-                .collect();
+            if all.is_empty() {
+                return None;
+            }
             all.sort_by_key(|m| order(m));
             all.dedup();
             all
@@ -150,7 +205,31 @@ mod tests {
             allowed("/openapi.json").unwrap(),
             ["GET", "HEAD", "OPTIONS"]
         );
+        assert_eq!(allowed("/metrics").unwrap(), ["GET", "HEAD", "OPTIONS"]);
         assert_eq!(allowed("/api/v1/nothing-here"), None);
         assert_eq!(allowed("/api/v1/tags/"), None);
+    }
+
+    #[test]
+    fn a_path_is_served_by_the_template_the_router_prefers() {
+        let methods = Methods::from_spec(&crate::api::service().spec());
+        let template = |path: &str| {
+            methods
+                .template_of(path)
+                .and_then(|n| methods.templates().nth(n))
+        };
+        assert_eq!(
+            template("/api/v1/articles/some-slug"),
+            Some("/api/v1/articles/{id_or_slug}")
+        );
+        assert_eq!(
+            template("/api/v1/trash/articles"),
+            Some("/api/v1/trash/articles")
+        );
+        assert_eq!(template("/api/v1/articles/a/b/c/d"), None);
+        assert_eq!(template("/api/v1/tags/"), None);
+        assert_eq!(other_path("/docs/index.css"), Some("/docs"));
+        assert_eq!(other_path("/metrics"), Some("/metrics"));
+        assert_eq!(other_path("/metricsx"), None);
     }
 }

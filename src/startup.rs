@@ -19,6 +19,7 @@ use crate::accounts::users::{self, UserCreate};
 use crate::api::{self, AppState};
 use crate::auth::limit::Limiter;
 use crate::auth::password::Passwords;
+use crate::auth::stored_limit::StoredLimiter;
 use crate::auth::{Role, TokenKeys};
 use crate::cache::{self, ResponseCache, none_match};
 use crate::clock::{SharedClock, SystemClock};
@@ -29,6 +30,7 @@ use crate::docs;
 use crate::edge::{self, Edge, docs_csp};
 use crate::error::{ApiError, problem_for, problem_middleware, problem_response};
 use crate::methods::{self, Methods};
+use crate::metrics;
 
 /// Connects to `url` (SQLite or PostgreSQL) with the default pool settings.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -332,12 +334,18 @@ pub fn app(
     });
     let has_cors = cors.configured();
     let methods = Arc::new(Methods::from_spec(&service.spec()));
+    let requests = Arc::new(metrics::Requests::new(methods.clone()));
+    let pools = std::iter::once(("primary", state.db.clone()))
+        .chain(state.replica.clone().map(|r| ("replica", r)))
+        .collect();
+    let scrape = metrics::Scrape::new(config.metrics_token.as_ref(), pools);
     Route::new()
         // Read-only pages: other methods get the 405 (with `Allow`).
         .nest("/docs", get(docs::endpoint(docs_page)))
         .at("/favicon.ico", get(docs::favicon))
         .at("/openapi.json", get(spec_json))
         .at("/openapi.yaml", get(spec_yaml))
+        .at("/metrics", get(scrape))
         .nest("/", service)
         .data(state)
         .with(CatchPanic::new().with_handler(panic_response))
@@ -357,6 +365,8 @@ pub fn app(
         .around(move |ep, req| cache::serve(ep, req, cache.clone()))
         // Outermost: the request id, the client address, security headers, the log.
         .around(move |ep, req| edge::edge(ep, req, edge.clone()))
+        // Around everything: every request counted and timed, whoever answers it.
+        .around(move |ep, req| metrics::track(ep, req, requests.clone()))
 }
 
 /// A bound, ready-to-run server; tests build it on port 0 and read back the port.
@@ -419,14 +429,24 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let secret = config.resolve_jwt_secret()?;
         let auth = config.auth.clone();
+        let replica = match &config.database_read_url {
+            Some(url) => Some(
+                connect_with(url, &config.server)
+                    .await
+                    .context("connecting to DATABASE_READ_URL")?,
+            ),
+            None => None,
+        };
         let state = AppState {
             db,
+            replica,
             keys: Arc::new(TokenKeys::new(
                 &secret,
                 auth.jwt_algorithm,
                 auth.access_token_ttl,
             )),
             limiter: Arc::new(Limiter::new(clock.clone())),
+            logins: Arc::new(StoredLimiter::new(clock.clone())),
             clock,
             passwords: Passwords::with_concurrency(config.server.hash_concurrency)?,
             auth: Arc::new(auth),
@@ -482,8 +502,9 @@ impl Application {
             let cache = Arc::new(ResponseCache::new(
                 self.config.cache.bytes,
                 self.state.clock.clone(),
-                self.state.db.clone(),
+                self.state.reader().clone(),
                 self.config.cors_origins != crate::config::CorsOrigins::None,
+                self.state.replica.is_some(),
             ));
             cache::watch(cache.clone(), self.config.database_url.clone());
             cache

@@ -10,6 +10,7 @@ pub mod article_slug;
 pub mod article_tag;
 pub mod author;
 pub mod comment;
+pub mod login_limit;
 pub mod publisher;
 pub mod refresh_token;
 pub mod tag;
@@ -23,6 +24,7 @@ pub mod prelude {
     pub use super::article_tag::Entity as ArticleTag;
     pub use super::author::Entity as Author;
     pub use super::comment::Entity as Comment;
+    pub use super::login_limit::Entity as LoginLimit;
     pub use super::publisher::Entity as Publisher;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::tag::Entity as Tag;

@@ -10,6 +10,7 @@ mod m20261128_000003_users;
 mod m20261128_000004_workflow;
 mod m20261129_000005_credential_version;
 pub mod m20261129_000006_content_notify;
+mod m20261129_000007_login_limits;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_workflow::Migration),
             Box::new(m20261129_000005_credential_version::Migration),
             Box::new(m20261129_000006_content_notify::Migration),
+            Box::new(m20261129_000007_login_limits::Migration),
         ]
     }
 }

@@ -131,13 +131,15 @@ pub async fn login(
         (address_key, state.auth.login_rate_per_address),
         (email_key.clone(), state.auth.login_rate_per_email),
     ];
-    if let Err(retry_after) = state.limiter.attempt(&limits) {
+    if let Err(retry_after) = state.logins.attempt(&state.db, &limits).await? {
         tracing::warn!(client, "sign-in attempts rate limited");
+        crate::metrics::rate_limited(crate::metrics::Limit::Login);
         return Err(ApiError::TooManyRequests(
             format!("Too many sign-in attempts; try again in {retry_after} seconds."),
             retry_after,
         ));
     }
+    let email_rate = state.auth.login_rate_per_email;
     let checked = async {
         let user = user::Entity::find()
             .filter(user::Column::Email.eq(&email))
@@ -152,18 +154,26 @@ pub async fn login(
     .await;
     // A password that could not be checked (no hashing slot, no database) is not a
     // failed attempt: the (email, address) limit gets it back.
-    let (user, verified) = checked.inspect_err(|_| {
-        state
-            .limiter
-            .refund(&email_key, state.auth.login_rate_per_email);
-    })?;
+    let (user, verified) = match checked {
+        Ok(checked) => checked,
+        Err(err) => {
+            if let Err(refund) = state.logins.refund(&state.db, &email_key, email_rate).await {
+                tracing::warn!(error = %refund, "giving back a sign-in attempt failed");
+            }
+            return Err(err);
+        }
+    };
     let user = match user {
         Some(user) if verified => user,
-        _ => return Err(unauthorized(WRONG_CREDENTIALS)),
+        _ => {
+            crate::metrics::login_failed();
+            return Err(unauthorized(WRONG_CREDENTIALS));
+        }
     };
     state
-        .limiter
-        .refund(&email_key, state.auth.login_rate_per_email);
+        .logins
+        .refund(&state.db, &email_key, email_rate)
+        .await?;
     if user.disabled {
         return Err(ApiError::Forbidden(
             "This account is disabled; an admin can enable it.".to_string(),

@@ -125,7 +125,7 @@ impl AuthorsApi {
         let fields = Selection::parse(fields.0.as_deref(), Author::FIELDS)?;
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_authors(
-            &state.db,
+            state.reader(),
             publisher.0.as_deref(),
             sort.0 == Some(NameSort::NameDesc),
             &params,
@@ -159,7 +159,7 @@ impl AuthorsApi {
         fields: Query<Option<String>>,
     ) -> Result<Picked<Author>, PublicReadError> {
         let fields = Selection::parse(fields.0.as_deref(), Author::FIELDS)?;
-        let found = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)
+        let found = taxonomy::find::<author::Entity>(state.reader(), AUTHOR_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
         Ok(Picked(found.into(), fields))

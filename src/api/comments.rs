@@ -211,7 +211,8 @@ impl CommentsApi {
         let fields = Selection::parse(fields.0.as_deref(), Comment::FIELDS)?;
         let params = page_params(limit.0, cursor.0, count.0);
         let page =
-            comments::list_approved(&state.db, &id_or_slug.0, &params, state.clock.now()).await?;
+            comments::list_approved(state.reader(), &id_or_slug.0, &params, state.clock.now())
+                .await?;
         Ok(Picked(CommentList::new(page, params.limit), fields))
     }
 
@@ -241,6 +242,7 @@ impl CommentsApi {
             .limiter
             .attempt(&[(format!("comment:{client}"), state.workflow.comment_rate)])
             .map_err(|secs| {
+                crate::metrics::rate_limited(crate::metrics::Limit::Comment);
                 ApiError::TooManyRequests(
                     format!("Too many comments from this address; try again in {secs} seconds."),
                     secs,

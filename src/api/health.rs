@@ -54,9 +54,16 @@ impl HealthApi {
     #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&AppState>) -> Ready {
         use sea_orm::ConnectionTrait;
-        let check = state.db.execute_unprepared("SELECT 1");
+        // The read replica too, if one is configured: requests use both.
+        let check = async {
+            state.db.execute_unprepared("SELECT 1").await?;
+            if let Some(replica) = &state.replica {
+                replica.execute_unprepared("SELECT 1").await?;
+            }
+            Ok::<_, sea_orm::DbErr>(())
+        };
         match tokio::time::timeout(READY_TIMEOUT, check).await {
-            Ok(Ok(_)) => Ready::Ready(PlainText("ready")),
+            Ok(Ok(())) => Ready::Ready(PlainText("ready")),
             Ok(Err(err)) => {
                 tracing::warn!(error = %err, "readiness check failed");
                 Ready::NotReady(PlainText("database unavailable"))

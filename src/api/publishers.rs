@@ -141,7 +141,7 @@ impl PublishersApi {
         let fields = Selection::parse(fields.0.as_deref(), Publisher::FIELDS)?;
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_by_name(
-            &state.db,
+            state.reader(),
             <publisher::Entity as sea_orm::EntityTrait>::find(),
             PUBLISHER_SORT,
             sort.0 == Some(NameSort::NameDesc),
@@ -176,9 +176,10 @@ impl PublishersApi {
         fields: Query<Option<String>>,
     ) -> Result<Picked<Publisher>, PublicReadError> {
         let fields = Selection::parse(fields.0.as_deref(), Publisher::FIELDS)?;
-        let found = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
-            .await?
-            .ok_or_else(not_found)?;
+        let found =
+            taxonomy::find::<publisher::Entity>(state.reader(), PUBLISHER_KEYS, &id_or_slug.0)
+                .await?
+                .ok_or_else(not_found)?;
         Ok(Picked(found.into(), fields))
     }
 

@@ -105,7 +105,7 @@ impl TagsApi {
         let fields = Selection::parse(fields.0.as_deref(), Tag::FIELDS)?;
         let params = page_params(limit.0, cursor.0, count.0);
         let page = taxonomy::list_by_name(
-            &state.db,
+            state.reader(),
             <tag::Entity as sea_orm::EntityTrait>::find(),
             TAG_SORT,
             sort.0 == Some(NameSort::NameDesc),
@@ -136,7 +136,7 @@ impl TagsApi {
         fields: Query<Option<String>>,
     ) -> Result<Picked<Tag>, PublicReadError> {
         let fields = Selection::parse(fields.0.as_deref(), Tag::FIELDS)?;
-        let found = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
+        let found = taxonomy::find::<tag::Entity>(state.reader(), TAG_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
         Ok(Picked(found.into(), fields))

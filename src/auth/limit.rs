@@ -1,6 +1,8 @@
 //! Rate limits: a token bucket per key (a client address, an email), each with
 //! its own rate, refilled continuously, kept in memory (a bounded number of
-//! keys) and read through the injectable clock.
+//! keys) and read through the injectable clock. This process's own limits (comments);
+//! the sign-in limits every node must share are kept in the database
+//! ([`super::stored_limit`]) with the same arithmetic ([`Rate`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -17,12 +19,20 @@ pub const MAX_KEYS: usize = 100_000;
 
 impl Rate {
     /// The cost of one attempt, in credit units (attempt-microseconds).
-    fn cost(self) -> i128 {
+    pub fn cost(self) -> i128 {
         i128::from(self.window_secs.max(1)) * 1_000_000
     }
     /// A full bucket.
-    fn capacity(self) -> i128 {
+    pub fn capacity(self) -> i128 {
         self.cost() * i128::from(self.attempts)
+    }
+    /// In how many whole seconds (at least one) a bucket holding `credit` affords an
+    /// attempt again.
+    pub fn retry_after(self, credit: i128) -> u64 {
+        let attempts = i128::from(self.attempts.max(1));
+        let micros = (self.cost() - credit + attempts - 1) / attempts;
+        let secs = (micros + 999_999) / 1_000_000;
+        u64::try_from(secs).unwrap_or(u64::MAX).max(1)
     }
 }
 
@@ -152,10 +162,7 @@ impl Limiter {
         for (key, rate) in keys {
             let credit = buckets.level(key, *rate, now);
             if credit < rate.cost() {
-                let attempts = i128::from(rate.attempts.max(1));
-                let micros = (rate.cost() - credit + attempts - 1) / attempts;
-                let secs = (micros + 999_999) / 1_000_000;
-                return Err(u64::try_from(secs).unwrap_or(u64::MAX).max(1));
+                return Err(rate.retry_after(credit));
             }
         }
         for (key, rate) in keys {

@@ -4,6 +4,7 @@
 pub mod limit;
 pub mod password;
 pub mod policy;
+pub mod stored_limit;
 pub mod token;
 
 pub use policy::Role;

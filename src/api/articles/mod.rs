@@ -134,7 +134,7 @@ impl ArticlesApi {
         let params = page_params(limit.0, cursor.0, count.0);
         let at = state.clock.now();
         let (page, related) = articles::list(
-            &state.db,
+            state.db_for(&viewer),
             &filter,
             &params,
             include,
@@ -205,7 +205,7 @@ impl ArticlesApi {
         let at = state.clock.now();
         let key = &id_or_slug.0;
         match articles::get(
-            &state.db,
+            state.db_for(&viewer),
             key,
             include,
             need(&fields),
