@@ -253,8 +253,10 @@ CREATE FUNCTION pg_temp.stamp(ts timestamptz) RETURNS text LANGUAGE sql IMMUTABL
     w("\\.\nCREATE TEMP TABLE pool_para (i int PRIMARY KEY, md text, html text, words int);\nCOPY pool_para FROM stdin;\n")
     for i, p in enumerate(corpus.paragraphs):
         w("\t".join(copy_text(x) for x in (i, p["md"], p["html"], p["words"])) + "\n")
-    w("\\.\nCREATE TEMP TABLE title_words (w text[]);\nINSERT INTO title_words VALUES (ARRAY["
-      + ",".join(sql_lit(x) for x in corpus.title_words) + "]);\n")
+    # Small tables rather than arrays: an array this long is TOASTed and would be
+    # decompressed at every subscript.
+    w("\\.\nCREATE TEMP TABLE title_words (i int PRIMARY KEY, w text);\nINSERT INTO title_words VALUES "
+      + ",".join(f"({i}, {sql_lit(x)})" for i, x in enumerate(corpus.title_words)) + ";\n")
     w(f"CREATE TEMP TABLE datelines (d text[]);\nINSERT INTO datelines VALUES (ARRAY["
       + ",".join(sql_lit(p.upper()) for p in PLACES) + "]);\n")
     tw, npool = len(corpus.title_words), len(corpus.paragraphs)
@@ -288,11 +290,11 @@ CREATE TEMP TABLE art AS
          CASE WHEN d.r_synd < 0.2
               THEN (floor(d.r_pub * {PUBLISHERS})::int + 1 + floor(d.r_synd * 5 * {PUBLISHERS - 1})::int) % {PUBLISHERS}
          END AS synd_idx,
-         (SELECT string_agg(CASE WHEN k = 1 THEN initcap(tw.w[1 + floor(random() * {tw})::int])
-                                 ELSE tw.w[1 + floor(random() * {tw})::int] END, ' ' ORDER BY k)
-            FROM generate_series(1, d.ntitle) AS k) AS title,
+         (SELECT string_agg(CASE WHEN c.k = 1 THEN initcap(t.w) ELSE t.w END, ' ' ORDER BY c.k)
+            FROM (SELECT k, floor(random() * {tw})::int AS j FROM generate_series(1, d.ntitle) AS k) c
+            JOIN title_words t ON t.i = c.j) AS title,
          lpad(d.n::text, 7, '0') AS ref
-  FROM draw d CROSS JOIN title_words tw,
+  FROM draw d,
        LATERAL (SELECT CASE WHEN d.r_status < 0.95 THEN 'published' WHEN d.r_status < 0.97 THEN 'draft'
                             WHEN d.r_status < 0.98 THEN 'scheduled' ELSE 'archived' END AS status) s;
 
