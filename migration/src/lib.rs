@@ -9,6 +9,7 @@ pub mod m20261128_000002_article_search;
 mod m20261128_000003_users;
 mod m20261128_000004_workflow;
 mod m20261129_000005_credential_version;
+mod m20261129_000006_search_statistics;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_users::Migration),
             Box::new(m20261128_000004_workflow::Migration),
             Box::new(m20261129_000005_credential_version::Migration),
+            Box::new(m20261129_000006_search_statistics::Migration),
         ]
     }
 }
