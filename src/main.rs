@@ -1,3 +1,10 @@
+//! The `dispatch` binary: the command line of [`dispatch::cli`].
+
+// The release build computes the layout of the server's nested middleware future
+// deeper than the default limit of 128 (`cargo build --release` failed with
+// "queries overflow the depth limit").
+#![recursion_limit = "256"]
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     dispatch::memory::return_large_blocks();

@@ -11,6 +11,7 @@ mod m20261128_000004_workflow;
 mod m20261129_000005_credential_version;
 pub mod m20261129_000006_content_notify;
 mod m20261129_000007_login_limits;
+mod m20261129_000008_search_statistics;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_credential_version::Migration),
             Box::new(m20261129_000006_content_notify::Migration),
             Box::new(m20261129_000007_login_limits::Migration),
+            Box::new(m20261129_000008_search_statistics::Migration),
         ]
     }
 }
