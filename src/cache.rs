@@ -31,6 +31,7 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::clock::SharedClock;
+use crate::config::CacheConfig;
 use crate::content::articles::next_public_change;
 
 /// The PostgreSQL channel a commit to the content tables notifies (see the
@@ -43,6 +44,8 @@ pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 /// One cached response.
 struct Entry {
     generation: u64,
+    /// When it was made (for how long it may answer when the database cannot).
+    made: DateTime<Utc>,
     /// When it stops being current by the clock (a scheduled article's time).
     until: Option<DateTime<Utc>>,
     headers: HeaderMap,
@@ -73,6 +76,21 @@ pub struct ResponseCache {
     /// With a read replica, how long an entry may live at most: what it holds was
     /// read from a copy that may lag the commits that invalidate it.
     max_life: Option<chrono::Duration>,
+    /// What downstream caches are told (`max-age` and the stale allowances).
+    max_age: u64,
+    config: CacheConfig,
+}
+
+/// What a cache is made with, besides the clock and the database.
+pub struct Settings {
+    /// The `max-age` of public reads.
+    pub max_age: u64,
+    /// The budget and the stale allowances.
+    pub config: CacheConfig,
+    /// Whether responses differ by `Origin` (CORS configured).
+    pub by_origin: bool,
+    /// Whether anonymous reads go to a replica.
+    pub replica: bool,
 }
 
 /// An entry's longest life when reads come from a replica.
@@ -89,18 +107,12 @@ fn weight(key: &str, entry: &Entry) -> u32 {
 }
 
 impl ResponseCache {
-    /// A cache of at most `bytes` bytes (which must be above 0), reading the time
-    /// from `clock` and the next publication time from `db`, where anonymous reads go
-    /// (a replica's entries live at most [`REPLICA_MAX_LIFE`]).
-    pub fn new(
-        bytes: u64,
-        clock: SharedClock,
-        db: DatabaseConnection,
-        by_origin: bool,
-        replica: bool,
-    ) -> Self {
+    /// A cache of at most `settings.config.bytes` bytes (which must be above 0),
+    /// reading the time from `clock` and the next publication time from `db`, where
+    /// anonymous reads go (a replica's entries live at most [`REPLICA_MAX_LIFE`]).
+    pub fn new(settings: Settings, clock: SharedClock, db: DatabaseConnection) -> Self {
         let entries = moka::sync::Cache::builder()
-            .max_capacity(bytes)
+            .max_capacity(settings.config.bytes)
             .weigher(|key: &String, entry: &Arc<Entry>| weight(key, entry))
             .eviction_policy(EvictionPolicy::lru())
             .eviction_listener(|_key, _entry, cause| {
@@ -117,8 +129,10 @@ impl ResponseCache {
             horizon: Mutex::new(None),
             clock,
             db,
-            by_origin,
-            max_life: replica.then_some(REPLICA_MAX_LIFE),
+            by_origin: settings.by_origin,
+            max_life: settings.replica.then_some(REPLICA_MAX_LIFE),
+            max_age: settings.max_age,
+            config: settings.config,
         }
     }
 
@@ -144,6 +158,15 @@ impl ResponseCache {
         let fresh =
             entry.generation == self.generation() && entry.until.is_none_or(|until| now < until);
         fresh.then_some(entry)
+    }
+
+    /// The last entry for `key`, however stale, if it is young enough to answer when
+    /// the database cannot (`max-age` + `stale-if-error`, as public reads promise).
+    fn stale(&self, key: &str, now: DateTime<Utc>) -> Option<Arc<Entry>> {
+        let entry = self.entries.get(key)?;
+        let limit = self.max_age.saturating_add(self.config.stale_if_error);
+        let age = u64::try_from((now - entry.made).num_seconds()).unwrap_or(0);
+        (age <= limit).then_some(entry)
     }
 
     /// The next moment after `now` a scheduled article becomes public, for an entry
@@ -183,14 +206,13 @@ impl ResponseCache {
         metrics::gauge!(crate::metrics::CACHE_ENTRIES).set(self.entries.entry_count() as f64);
     }
 
-    /// The key of a request: its origin (when that matters), path and query, the
-    /// query's parameters ordered by name (repeated names keep their order, which
-    /// can matter).
+    /// The key of a request: what decides whether its origin is allowed (when CORS
+    /// is configured), its path, and its query decoded, the parameters ordered by
+    /// name (repeated names keep their order, which decides which one counts).
     fn key(&self, req: &Request) -> String {
         let mut key = String::new();
         if self.by_origin {
-            // Whether an origin is allowed depends on it and on the API's own host.
-            for name in [header::ORIGIN, header::HOST] {
+            for name in ["origin", "host", "x-forwarded-host", "x-forwarded-proto"] {
                 if let Some(value) = req.headers().get(name) {
                     key.push_str(&String::from_utf8_lossy(value.as_bytes()));
                 }
@@ -200,13 +222,66 @@ impl ResponseCache {
         key.push(' ');
         key.push_str(req.uri().path());
         if let Some(query) = req.uri().query() {
-            let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
-            pairs.sort_by_key(|p| p.split('=').next().unwrap_or_default());
-            key.push('?');
-            key.push_str(&pairs.join("&"));
+            let mut pairs: Vec<(String, String)> = query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (name, value) = p.split_once('=').unwrap_or((p, ""));
+                    (decode(name), decode(value))
+                })
+                .collect();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            for (i, (name, value)) in pairs.iter().enumerate() {
+                key.push(if i == 0 { '?' } else { '&' });
+                // Lengths first, so that no name or value can pass for another split.
+                key.push_str(&format!("{}:{name}={}:{value}", name.len(), value.len()));
+            }
         }
         key
     }
+
+    /// The `Cache-Control` for an entry answered at `now`: downstream caches may keep
+    /// it no longer than it is current here (up to the next publication).
+    fn cache_control(&self, entry: &Entry, now: DateTime<Utc>) -> Option<HeaderValue> {
+        let left = entry
+            .until
+            .map(|until| (until - now).num_seconds().max(0))?;
+        let left = u64::try_from(left).unwrap_or(0);
+        if left >= self.max_age + self.config.stale_while_revalidate {
+            return None;
+        }
+        HeaderValue::from_str(&format!(
+            "public, max-age={}, stale-if-error={}",
+            left.min(self.max_age),
+            self.config.stale_if_error
+        ))
+        .ok()
+    }
+}
+
+/// A query part decoded as a form is (`+` a space, `%XX` a byte).
+fn decode(part: &str) -> String {
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = |at: usize| bytes.get(at).and_then(|&b| char::from(b).to_digit(16));
+                match (hex(i + 1), hex(i + 2)) {
+                    (Some(high), Some(low)) => {
+                        out.push(u8::try_from(high * 16 + low).unwrap_or(b'%'));
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 asks).
@@ -215,22 +290,49 @@ pub fn none_match(header: &str, etag: &str) -> bool {
     header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(etag))
 }
 
-/// A write that may change what readers see: any successful unsafe request to the
-/// API but signing in and out (which changes only sessions).
-fn changes_content(method: &Method, path: &str, status: StatusCode) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-        && status.is_success()
+/// A request that may change what readers see: an unsafe request to the API by a
+/// signed-in user, but signing in and out (which changes only sessions). Anonymous
+/// writes (a reader's comment, which waits for moderation; signing in) never do.
+fn may_change_content(req: &Request) -> bool {
+    let path = req.uri().path();
+    !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && req.headers().contains_key(header::AUTHORIZATION)
         && path.starts_with("/api/")
         && !path.starts_with("/api/v1/auth/")
 }
 
+/// Moves the generation on when dropped, unless told the request was refused: so
+/// a write is followed by the bump however its request ends (a response, an error
+/// after the commit, a panic, or a client gone before the answer).
+struct BumpOnDrop {
+    cache: Arc<ResponseCache>,
+    refused: bool,
+}
+
+impl Drop for BumpOnDrop {
+    fn drop(&mut self) {
+        if !self.refused {
+            self.cache.bump();
+        }
+    }
+}
+
 /// The response for `entry`: a 304 when `If-None-Match` names its tag, the
 /// headers alone for `HEAD`.
-fn answer(entry: &Entry, head: bool, if_none_match: Option<&str>, how: &'static str) -> Response {
+fn answer(
+    entry: &Entry,
+    cache_control: Option<HeaderValue>,
+    head: bool,
+    if_none_match: Option<&str>,
+    how: &'static str,
+) -> Response {
     let mut resp = Response::builder().status(StatusCode::OK).finish();
     *resp.headers_mut() = entry.headers.clone();
     resp.headers_mut()
         .insert(X_CACHE, HeaderValue::from_static(how));
+    if let Some(value) = cache_control {
+        resp.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
     let etag = entry
         .headers
         .get(header::ETAG)
@@ -265,19 +367,22 @@ pub async fn serve<E: Endpoint>(
     let Some(cache) = cache else {
         return Ok(Box::pin(next.call(req)).await?.into_response());
     };
-    let method = req.method().clone();
-    let cacheable = matches!(method, Method::GET | Method::HEAD)
+    let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
         && req.uri().path().starts_with("/api/")
         && !req.headers().contains_key(header::AUTHORIZATION);
     if !cacheable {
-        let path = req.uri().path().to_string();
+        let mut bump = may_change_content(&req).then(|| BumpOnDrop {
+            cache: cache.clone(),
+            refused: false,
+        });
         let resp = Box::pin(next.call(req)).await?.into_response();
-        if changes_content(&method, &path, resp.status()) {
-            cache.bump();
+        if let Some(bump) = bump.as_mut() {
+            // A 4xx changed nothing; anything else may have committed.
+            bump.refused = resp.status().is_client_error();
         }
         return Ok(resp);
     }
-    let head = method == Method::HEAD;
+    let head = req.method() == Method::HEAD;
     let key = cache.key(&req);
     let if_none_match = req
         .headers()
@@ -287,12 +392,37 @@ pub async fn serve<E: Endpoint>(
     let now = cache.clock.now();
     if let Some(entry) = cache.current(&key, now) {
         metrics::counter!(crate::metrics::CACHE_HITS).increment(1);
-        return Ok(answer(&entry, head, if_none_match.as_deref(), "hit"));
+        let control = cache.cache_control(&entry, now);
+        return Ok(answer(
+            &entry,
+            control,
+            head,
+            if_none_match.as_deref(),
+            "hit",
+        ));
     }
     metrics::counter!(crate::metrics::CACHE_MISSES).increment(1);
     // Read before the handler reads: a write committed meanwhile moves the
     // generation on past this one, so the entry is never served.
     let generation = cache.generation();
+    if head {
+        // A `HEAD` has no body to keep: answered by the handler as it is.
+        let mut resp = Box::pin(next.call(req)).await?.into_response();
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE
+            && let Some(entry) = cache.stale(&key, now)
+        {
+            return Ok(answer(
+                &entry,
+                stale_control(),
+                true,
+                if_none_match.as_deref(),
+                "stale",
+            ));
+        }
+        resp.headers_mut()
+            .insert(X_CACHE, HeaderValue::from_static("miss"));
+        return Ok(resp);
+    }
     // The full body is needed to store it: ask without the condition, apply it here.
     req.headers_mut().remove(header::IF_NONE_MATCH);
     let resp = Box::pin(next.call(req)).await?.into_response();
@@ -313,20 +443,31 @@ pub async fn serve<E: Endpoint>(
             headers.remove(X_CACHE);
             let entry = Arc::new(Entry {
                 generation,
+                made: now,
                 until: until.unwrap_or(Some(now)),
                 headers,
                 body,
             });
-            // Not kept when made from a database that could not say when it expires,
-            // or by a `HEAD` (whose body is gone).
-            if until.is_ok() && !head {
+            // Not kept when made from a database that could not say when it expires.
+            if until.is_ok() {
                 cache.store(key, entry.clone());
             }
-            Ok(answer(&entry, head, if_none_match.as_deref(), "miss"))
+            let control = cache.cache_control(&entry, now);
+            Ok(answer(
+                &entry,
+                control,
+                false,
+                if_none_match.as_deref(),
+                "miss",
+            ))
         }
-        StatusCode::SERVICE_UNAVAILABLE if let Some(entry) = cache.entries.get(&key) => {
-            Ok(answer(&entry, head, if_none_match.as_deref(), "stale"))
-        }
+        StatusCode::SERVICE_UNAVAILABLE if let Some(entry) = cache.stale(&key, now) => Ok(answer(
+            &entry,
+            stale_control(),
+            false,
+            if_none_match.as_deref(),
+            "stale",
+        )),
         _ => {
             let mut resp = resp;
             resp.headers_mut()
@@ -336,47 +477,94 @@ pub async fn serve<E: Endpoint>(
     }
 }
 
-/// Keeps the cache told of commits made by other processes, for as long as the
-/// process runs: on PostgreSQL by `LISTEN`ing to [`CHANNEL`] (reconnecting after
-/// a second when the connection is lost, and serving nothing from memory
-/// meanwhile). SQLite serves one process: its writes go through the API.
-pub fn watch(cache: Arc<ResponseCache>, database_url: String) {
+/// The `Cache-Control` of a stale answer: not to be kept downstream as fresh.
+fn stale_control() -> Option<HeaderValue> {
+    Some(HeaderValue::from_static("public, max-age=0"))
+}
+
+/// Keeps the cache told of commits made by other processes until `stop` says the
+/// server is stopping: on PostgreSQL by `LISTEN`ing to [`CHANNEL`]. A connection
+/// quiet for [`PING_EVERY`] is asked to answer within [`PING_TIMEOUT`] (a peer
+/// gone without a word would otherwise leave the node listening to nothing); a
+/// lost one is replaced after a second, and meanwhile nothing is served from
+/// memory. SQLite serves one process: its writes go through the API.
+pub fn watch(
+    cache: Arc<ResponseCache>,
+    database_url: String,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     if cache.db.get_database_backend() == DbBackend::Postgres {
-        tokio::spawn(listen(cache, database_url));
+        tokio::spawn(async move {
+            tokio::select! {
+                () = listen(cache, database_url) => {}
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+        });
     }
 }
 
+/// How long a quiet `LISTEN` connection goes before it is asked to answer.
+pub const PING_EVERY: Duration = Duration::from_secs(5);
+/// How long it has to answer.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 async fn listen(cache: Arc<ResponseCache>, database_url: String) {
+    use sea_orm::sqlx::Executor;
     use sea_orm::sqlx::postgres::PgListener;
     loop {
         let listener = async {
             let mut listener = PgListener::connect(&database_url).await?;
+            // A lost connection is reported, not silently replaced.
+            listener.eager_reconnect(false);
             listener.listen(CHANNEL).await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
-        }
-        .await;
-        match listener {
-            Ok(mut listener) => {
+        };
+        match tokio::time::timeout(PING_EVERY, listener).await {
+            Ok(Ok(mut listener)) => {
                 // Commits made while not listening are unknown: start afresh.
                 cache.bump();
                 cache.set_listening(true);
                 tracing::debug!("listening for content changes");
                 loop {
-                    match listener.try_recv().await {
-                        Ok(Some(_)) => cache.bump(),
-                        // Reconnected: what was sent meanwhile is lost.
-                        Ok(None) => cache.bump(),
-                        Err(err) => {
-                            cache.set_listening(false);
+                    match tokio::time::timeout(PING_EVERY, listener.try_recv()).await {
+                        Ok(Ok(Some(_))) => cache.bump(),
+                        Err(_quiet) => {
+                            let ping = tokio::time::timeout(
+                                PING_TIMEOUT,
+                                (&mut listener).execute("SELECT 1"),
+                            )
+                            .await;
+                            if matches!(ping, Ok(Ok(_))) {
+                                continue;
+                            }
+                            tracing::warn!(
+                                "the content-change connection stopped answering; reading through to the database until it is back"
+                            );
+                            break;
+                        }
+                        Ok(Ok(None)) => {
+                            tracing::warn!(
+                                "lost the content-change connection; reading through to the database until it is back"
+                            );
+                            break;
+                        }
+                        Ok(Err(err)) => {
                             tracing::warn!(error = %err, "lost the content-change notifications; reading through to the database until they are back");
                             break;
                         }
                     }
                 }
+                cache.set_listening(false);
             }
-            Err(err) => {
+            Ok(Err(err)) => {
                 cache.set_listening(false);
                 tracing::warn!(error = %err, "cannot listen for content changes; reading through to the database until it can");
+            }
+            Err(_) => {
+                cache.set_listening(false);
+                tracing::warn!(
+                    "cannot listen for content changes (no answer); reading through to the database until it can"
+                );
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

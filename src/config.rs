@@ -155,6 +155,17 @@ impl Default for CacheConfig {
     }
 }
 
+impl CacheConfig {
+    /// The `Cache-Control` of anonymous reads: fresh for `max_age` seconds, then
+    /// usable while revalidating and when the server fails, as configured.
+    pub fn public(&self, max_age: u64) -> String {
+        format!(
+            "public, max-age={max_age}, stale-while-revalidate={}, stale-if-error={}",
+            self.stale_while_revalidate, self.stale_if_error
+        )
+    }
+}
+
 /// Sign-in settings.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {

@@ -23,7 +23,7 @@ use crate::auth::stored_limit::StoredLimiter;
 use crate::auth::{Role, TokenKeys};
 use crate::cache::{self, ResponseCache, none_match};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{CacheConfig, Config, ServerConfig};
+use crate::config::{Config, ServerConfig};
 use crate::connections::{GuardedAcceptor, Timeouts, Tracker};
 use crate::cors::{self, CorsPolicy};
 use crate::docs;
@@ -299,15 +299,6 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     problem_response(&ApiError::Internal.problem())
 }
 
-/// The `Cache-Control` of anonymous reads: fresh for `max_age` seconds, then usable
-/// while revalidating and when the server fails, as configured.
-pub fn public_cache_control(max_age: u64, cache: &CacheConfig) -> String {
-    format!(
-        "public, max-age={max_age}, stale-while-revalidate={}, stale-if-error={}",
-        cache.stale_while_revalidate, cache.stale_if_error
-    )
-}
-
 /// The whole HTTP application, with the response cache when there is one.
 pub fn app(
     state: AppState,
@@ -325,8 +316,7 @@ pub fn app(
     });
     let limit = config.body_limit;
     let body_timeout = config.server.body_timeout;
-    let public: Arc<str> =
-        public_cache_control(config.workflow.cache_max_age, &config.cache).into();
+    let public: Arc<str> = config.cache.public(config.workflow.cache_max_age).into();
     let cors = Arc::new(CorsPolicy {
         origins: config.cors_origins.clone(),
         behind_proxy: config.client_addr.header.is_some(),
@@ -498,15 +488,24 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let (stop_accepting, stopping) = tokio::sync::watch::channel(false);
         let cache = (self.config.cache.bytes > 0).then(|| {
+            let settings = cache::Settings {
+                max_age: self.config.workflow.cache_max_age,
+                config: self.config.cache.clone(),
+                by_origin: self.config.cors_origins != crate::config::CorsOrigins::None,
+                replica: self.state.replica.is_some(),
+            };
             let cache = Arc::new(ResponseCache::new(
-                self.config.cache.bytes,
+                settings,
                 self.state.clock.clone(),
                 self.state.reader().clone(),
-                self.config.cors_origins != crate::config::CorsOrigins::None,
-                self.state.replica.is_some(),
             ));
-            cache::watch(cache.clone(), self.config.database_url.clone());
+            cache::watch(
+                cache.clone(),
+                self.config.database_url.clone(),
+                stopping.clone(),
+            );
             cache
         });
         let app = app(self.state, &self.config, cache);
@@ -515,7 +514,6 @@ impl Application {
             idle: self.config.server.idle_timeout,
         };
         let tracker = Arc::new(Tracker::default());
-        let (stop_accepting, stopping) = tokio::sync::watch::channel(false);
         let acceptor = GuardedAcceptor::new(self.acceptor, timeouts, tracker.clone(), stopping);
         let drained = async move {
             stop.await;

@@ -1,6 +1,6 @@
-//! Content-change notifications (PostgreSQL): every statement that changes a table
-//! readers see `NOTIFY`s [`CHANNEL`], which PostgreSQL delivers when (and only if)
-//! the transaction commits. Every Dispatch node `LISTEN`s and drops its response
+//! Content-change notifications (PostgreSQL): every row changed in a table readers
+//! see `NOTIFY`s [`CHANNEL`] (once per transaction: PostgreSQL folds repeats), which
+//! PostgreSQL delivers when (and only if) the transaction commits. Every Dispatch node `LISTEN`s and drops its response
 //! cache, so a write through one node is seen through all of them, and so is one
 //! made with `psql` or the CLI. SQLite, one node only, needs no trigger.
 
@@ -23,6 +23,37 @@ pub const TABLES: [&str; 8] = [
     "comments",
 ];
 
+/// The triggers of `table`, one per event: per row, so that a statement changing
+/// nothing notifies nobody (an `UPDATE` only when a value changed); comments only
+/// when an approved one is involved (a pending comment is not public).
+fn triggers(table: &str) -> Vec<String> {
+    let (insert, update, delete) = if table == "comments" {
+        (
+            "NEW.status = 'approved'",
+            "(OLD.status = 'approved' OR NEW.status = 'approved') AND OLD.* IS DISTINCT FROM NEW.*",
+            "OLD.status = 'approved'",
+        )
+    } else {
+        ("true", "OLD.* IS DISTINCT FROM NEW.*", "true")
+    };
+    let row = |event: &str, when: &str| {
+        format!(
+            "CREATE TRIGGER {table}_notify_{} AFTER {event} ON {table} FOR EACH ROW \
+             WHEN ({when}) EXECUTE FUNCTION dispatch_content_changed()",
+            event.to_lowercase()
+        )
+    };
+    vec![
+        row("INSERT", insert),
+        row("UPDATE", update),
+        row("DELETE", delete),
+        format!(
+            "CREATE TRIGGER {table}_notify_truncate AFTER TRUNCATE ON {table} \
+             FOR EACH STATEMENT EXECUTE FUNCTION dispatch_content_changed()"
+        ),
+    ]
+}
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -39,11 +70,9 @@ impl MigrationTrait for Migration {
         ))
         .await?;
         for table in TABLES {
-            db.execute_unprepared(&format!(
-                "CREATE TRIGGER {table}_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE \
-                 ON {table} FOR EACH STATEMENT EXECUTE FUNCTION dispatch_content_changed()"
-            ))
-            .await?;
+            for sql in triggers(table) {
+                db.execute_unprepared(&sql).await?;
+            }
         }
         Ok(())
     }
@@ -54,8 +83,12 @@ impl MigrationTrait for Migration {
             return Ok(());
         }
         for table in TABLES {
-            db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {table}_notify ON {table}"))
+            for event in ["insert", "update", "delete", "truncate"] {
+                db.execute_unprepared(&format!(
+                    "DROP TRIGGER IF EXISTS {table}_notify_{event} ON {table}"
+                ))
                 .await?;
+            }
         }
         db.execute_unprepared("DROP FUNCTION IF EXISTS dispatch_content_changed()")
             .await?;

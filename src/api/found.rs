@@ -76,7 +76,9 @@ pub fn read_headers() -> Vec<MetaHeader> {
             name: "Cache-Control".to_string(),
             description: Some(
                 "`public, max-age=N, stale-while-revalidate=S, stale-if-error=E` for anonymous \
-                 reads (each configurable), `private, no-store` when the request carries a token."
+                 reads (each configurable; when a scheduled article becomes public sooner, \
+                 `public, max-age=<seconds until then>, stale-if-error=E`; on a stale answer \
+                 `public, max-age=0`), `private, no-store` when the request carries a token."
                     .to_string(),
             ),
             required: true,
@@ -111,7 +113,7 @@ pub fn read_headers() -> Vec<MetaHeader> {
             description: Some(
                 "On anonymous reads: `hit` (from the server's response cache, no database \
                  read), `miss` (made afresh), or `stale` (the last cached answer, because the \
-                 database is not answering). Absent when the request carries a token or the \
+                 database is not answering or has no free connection). Absent when the request carries a token or the \
                  cache is off."
                     .to_string(),
             ),

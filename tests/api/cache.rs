@@ -113,6 +113,26 @@ async fn a_hit_touches_no_database_and_answers_the_same_bytes_and_tags() {
     warm(&app, "/api/v1/articles?limit=5&count=true").await;
     let reordered = app.get("/api/v1/articles?count=true&limit=5").await;
     assert_eq!(x_cache(&reordered), Some("hit"));
+    // Spelt another way, the same parameters.
+    let encoded = app.get("/api/v1/articles?%63ount=true&limit=%35").await;
+    assert_eq!(x_cache(&encoded), Some("hit"));
+    // A HEAD the cache has not seen answers the length a GET would.
+    let fresh = "/api/v1/articles?limit=7";
+    let head = read(
+        app.client
+            .head(format!("{}{fresh}", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(head.status.as_u16(), 200);
+    assert_eq!(x_cache(&head), Some("miss"));
+    let get = app.get(fresh).await;
+    assert_eq!(
+        head.header("content-length"),
+        Some(get.text.len().to_string().as_str())
+    );
     let other = app.get("/api/v1/articles?count=true&limit=6").await;
     assert_eq!(x_cache(&other), Some("miss"));
 }
@@ -222,6 +242,19 @@ async fn every_kind_of_write_is_seen_by_the_next_anonymous_read() {
         .await;
     posted.assert_status(201);
     let comment = posted.id();
+    // A reader's comment waits for moderation: nothing public changed.
+    warm(&app, &at).await;
+    let pending = app
+        .send(
+            Method::POST,
+            &comments,
+            None,
+            Some(json!({"author_name": "Bo", "email": "bo@mail.example", "body": "Hm."})),
+        )
+        .await;
+    pending.assert_status(201);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(x_cache(&app.get(&at).await), Some("hit"));
     warm(&app, &comments).await;
     warm(&app, &at).await;
     app.patch(
@@ -286,8 +319,19 @@ async fn a_scheduled_article_appears_when_its_time_comes_with_no_write() {
     let before = app.get(list).await;
     assert_eq!(x_cache(&before), Some("hit"));
     assert!(!ids(&before).contains(&id));
+    // Browsers and CDNs are told to keep it no longer than until then.
+    assert_eq!(
+        before.header("cache-control"),
+        Some("public, max-age=60, stale-if-error=86400")
+    );
+    app.clock.advance(Duration::seconds(45));
+    assert_eq!(
+        app.get(list).await.header("cache-control"),
+        Some("public, max-age=15, stale-if-error=86400")
+    );
+    app.clock.advance(Duration::seconds(14));
 
-    app.clock.advance(Duration::minutes(1));
+    app.clock.advance(Duration::seconds(1));
     let due = app.get(list).await;
     assert_eq!(
         x_cache(&due),
@@ -390,11 +434,16 @@ async fn a_database_that_gives_no_connection_leaves_cached_pages_served() {
     stale.assert_status(200);
     assert_eq!(x_cache(&stale), Some("stale"));
     assert_eq!(stale.text, cached.text);
+    assert_eq!(stale.header("cache-control"), Some("public, max-age=0"));
     // What was never cached gets the 503, and so does a write.
     app.get("/api/v1/tags").await.assert_problem(503);
     app.post("/api/v1/tags", json!({"name": "Harbours"}))
         .await
         .assert_problem(503);
+    // No older than `max-age` + `stale-if-error`.
+    app.clock
+        .advance(Duration::seconds(60 + 86_400) + Duration::seconds(1));
+    app.get(list).await.assert_problem(503);
     held.rollback().await.unwrap();
     let fresh = app.get(list).await;
     assert_eq!(x_cache(&fresh), Some("miss"));
