@@ -6,16 +6,19 @@
 //! An entry is current while
 //! - no write has been committed since it was made: every entry carries the
 //!   content generation it was made in, and the generation moves on after every
-//!   successful write through this process (before its response leaves), on
-//!   PostgreSQL also on every commit anywhere (a trigger `NOTIFY`s, every node
-//!   `LISTEN`s; while not listening, nothing is served from memory);
+//!   write through this process by a signed-in user that was not refused (before
+//!   its response leaves, or when it ends any other way), and on PostgreSQL also
+//!   on every commit anywhere (a trigger `NOTIFY`s, every node `LISTEN`s; while
+//!   not listening, nothing is served from memory);
 //! - the clock has not reached the next moment a scheduled article becomes public
-//!   (as known when the entry was made);
-//! - it was made for the same `Origin` (when CORS is configured: its headers differ).
+//!   (as known when the entry was made), which also bounds the `max-age` it
+//!   answers with;
+//! - it was made for the same request: path, decoded query, and (when CORS is
+//!   configured) what decides the CORS headers.
 //!
-//! A read whose database is unreachable (503) gets the last entry for its request,
-//! however old (`stale-if-error`). Requests with `Authorization` never come from
-//! or go into the cache.
+//! A read the database cannot serve (503) gets the last entry for its request if it
+//! is within `max-age` + `stale-if-error`. Requests with `Authorization` never come
+//! from or go into the cache.
 
 use std::sync::Arc;
 use std::sync::Mutex;
