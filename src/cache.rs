@@ -20,6 +20,8 @@
 //! is within `max-age` + `stale-if-error`. Requests with `Authorization` never come
 //! from or go into the cache.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -225,7 +227,7 @@ impl ResponseCache {
         key.push(' ');
         key.push_str(req.uri().path());
         if let Some(query) = req.uri().query() {
-            let mut pairs: Vec<(String, String)> = query
+            let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = query
                 .split('&')
                 .filter(|p| !p.is_empty())
                 .map(|p| {
@@ -237,7 +239,7 @@ impl ResponseCache {
             for (i, (name, value)) in pairs.iter().enumerate() {
                 key.push(if i == 0 { '?' } else { '&' });
                 // Lengths first, so that no name or value can pass for another split.
-                key.push_str(&format!("{}:{name}={}:{value}", name.len(), value.len()));
+                let _ = write!(key, "{}:{name}={}:{value}", name.len(), value.len());
             }
         }
         key
@@ -249,21 +251,19 @@ impl ResponseCache {
         let left = entry
             .until
             .map(|until| (until - now).num_seconds().max(0))?;
-        let left = u64::try_from(left).unwrap_or(0);
-        if left >= self.max_age + self.config.stale_while_revalidate {
-            return None;
-        }
-        HeaderValue::from_str(&format!(
-            "public, max-age={}, stale-if-error={}",
-            left.min(self.max_age),
-            self.config.stale_if_error
-        ))
-        .ok()
+        let control = self
+            .config
+            .public_until(self.max_age, u64::try_from(left).unwrap_or(0))?;
+        HeaderValue::from_str(&control).ok()
     }
 }
 
-/// A query part decoded as a form is (`+` a space, `%XX` a byte).
-fn decode(part: &str) -> String {
+/// A query part decoded as a form is (`+` a space, `%XX` a byte); borrowed when
+/// there is nothing to decode (the common case, on every anonymous read).
+fn decode(part: &str) -> Cow<'_, str> {
+    if !part.contains(['%', '+']) {
+        return Cow::Borrowed(part);
+    }
     let bytes = part.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -284,7 +284,7 @@ fn decode(part: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 asks).

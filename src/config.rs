@@ -164,6 +164,20 @@ impl CacheConfig {
             self.stale_while_revalidate, self.stale_if_error
         )
     }
+
+    /// The `Cache-Control` of an anonymous read that stops being current in `left`
+    /// seconds (a scheduled article becomes public then): kept downstream no longer,
+    /// and never served stale while revalidating past it. `None` when [`Self::public`]
+    /// already ends before then.
+    pub fn public_until(&self, max_age: u64, left: u64) -> Option<String> {
+        (left < max_age.saturating_add(self.stale_while_revalidate)).then(|| {
+            format!(
+                "public, max-age={}, stale-if-error={}",
+                left.min(max_age),
+                self.stale_if_error
+            )
+        })
+    }
 }
 
 /// Sign-in settings.
