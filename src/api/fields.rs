@@ -303,6 +303,33 @@ mod tests {
     use super::*;
     use crate::content::articles::Include;
 
+    #[test]
+    fn every_fields_parameter_is_bounded_by_max_len() {
+        // The validators need a literal; this holds each one to the constant.
+        let doc = crate::api::spec::document();
+        let mut seen = 0;
+        for op in doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(Value::as_object)
+            .flat_map(|item| item.values())
+        {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap_or_default();
+                if name == "fields" || name.starts_with("fields[") {
+                    seen += 1;
+                    assert_eq!(
+                        param["schema"]["maxLength"].as_u64(),
+                        Some(MAX_LEN as u64),
+                        "{name}"
+                    );
+                }
+            }
+        }
+        assert!(seen >= 12, "{seen} fields parameters");
+    }
+
     /// The property names of the schema `T` registers.
     fn properties<T: Type>() -> Vec<&'static str> {
         let mut registry = Registry::new();
