@@ -28,6 +28,11 @@
 //! | `DISPATCH_DB_MAX_CONNECTIONS` | `8` on SQLite, `16` on PostgreSQL |
 //! | `DATABASE_READ_URL` | none: a read replica for anonymous reads (same pool size) |
 //! | `DISPATCH_METRICS_TOKEN` | none: `/metrics` answers loopback clients only; set, it wants `Authorization: Bearer <token>` |
+//! | `DISPATCH_EVENT_RETENTION_DAYS` | `30` days events stay in the feed (at least 4: retries last about 3) |
+//! | `DISPATCH_WEBHOOK_ALLOW_PRIVATE` | `false`: webhook URLs may not reach loopback, private or link-local addresses |
+//! | `DISPATCH_WEBHOOK_TIMEOUT_SECONDS` | `10` seconds one delivery attempt may take |
+//! | `DISPATCH_WEBHOOK_CONCURRENCY` | `16` deliveries in flight at once per process |
+//! | `DISPATCH_WEBHOOK_WORKER` | `true`: this process delivers webhooks and announces scheduled articles |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -93,6 +98,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub workflow: WorkflowConfig,
     pub cache: CacheConfig,
+    pub events: EventsConfig,
     /// The first admin, created at start-up when no user exists.
     pub bootstrap_admin: Option<(String, Secret)>,
     pub server: ServerConfig,
@@ -177,6 +183,35 @@ impl CacheConfig {
                 self.stale_if_error
             )
         })
+    }
+}
+
+/// The event log and webhook delivery.
+#[derive(Debug, Clone)]
+pub struct EventsConfig {
+    /// How long events stay in the feed (`DISPATCH_EVENT_RETENTION_DAYS`, default 30).
+    pub retention: Duration,
+    /// Whether webhook URLs may reach loopback, private and link-local addresses
+    /// (`DISPATCH_WEBHOOK_ALLOW_PRIVATE`, default false).
+    pub allow_private: bool,
+    /// How long one delivery attempt may take (`DISPATCH_WEBHOOK_TIMEOUT_SECONDS`, default 10).
+    pub timeout: Duration,
+    /// Deliveries in flight at once per process (`DISPATCH_WEBHOOK_CONCURRENCY`, default 16).
+    pub concurrency: usize,
+    /// Whether this process delivers webhooks and runs the event jobs at all
+    /// (`DISPATCH_WEBHOOK_WORKER`, default true).
+    pub worker: bool,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            retention: Duration::from_secs(30 * 86_400),
+            allow_private: false,
+            timeout: Duration::from_secs(10),
+            concurrency: 16,
+            worker: true,
+        }
     }
 }
 
@@ -375,6 +410,35 @@ impl Config {
                 0..=31_536_000,
             )?,
         };
+        let flag = |key: &str, default: bool| -> anyhow::Result<bool> {
+            match get(key).map(|v| v.trim().to_ascii_lowercase()) {
+                None => Ok(default),
+                Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
+                Some(v) if matches!(v.as_str(), "false" | "0" | "no") => Ok(false),
+                Some(_) => bail!("{key} must be true or false"),
+            }
+        };
+        let events_defaults = EventsConfig::default();
+        let events = EventsConfig {
+            retention: Duration::from_secs(
+                86_400 * number(&get, "DISPATCH_EVENT_RETENTION_DAYS", 30, 4..=3650)?,
+            ),
+            allow_private: flag("DISPATCH_WEBHOOK_ALLOW_PRIVATE", false)?,
+            timeout: Duration::from_secs(number(
+                &get,
+                "DISPATCH_WEBHOOK_TIMEOUT_SECONDS",
+                events_defaults.timeout.as_secs(),
+                1..=60,
+            )?),
+            concurrency: usize::try_from(number(
+                &get,
+                "DISPATCH_WEBHOOK_CONCURRENCY",
+                events_defaults.concurrency as u64,
+                1..=256,
+            )?)
+            .unwrap_or(events_defaults.concurrency),
+            worker: flag("DISPATCH_WEBHOOK_WORKER", true)?,
+        };
         let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, Secret::new(password))),
             (None, None) => None,
@@ -425,6 +489,7 @@ impl Config {
             auth,
             workflow,
             cache,
+            events,
             bootstrap_admin,
             server,
         })

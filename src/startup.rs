@@ -441,6 +441,7 @@ impl Application {
             passwords: Passwords::with_concurrency(config.server.hash_concurrency)?,
             auth: Arc::new(auth),
             workflow: Arc::new(config.workflow.clone()),
+            events: Arc::new(config.events.clone()),
         };
         let has_users = bootstrap_admin(&state, &config).await?;
 

@@ -13,7 +13,7 @@ use crate::auth::password::Passwords;
 use crate::auth::stored_limit::StoredLimiter;
 use crate::auth::{TokenKeys, Viewer};
 use crate::clock::SharedClock;
-use crate::config::{AuthConfig, WorkflowConfig};
+use crate::config::{AuthConfig, EventsConfig, WorkflowConfig};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -31,6 +31,7 @@ pub struct AppState {
     pub logins: Arc<StoredLimiter>,
     pub auth: Arc<AuthConfig>,
     pub workflow: Arc<WorkflowConfig>,
+    pub events: Arc<EventsConfig>,
 }
 
 impl AppState {

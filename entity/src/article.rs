@@ -32,6 +32,9 @@ pub struct Model {
     pub deleted_at: Option<DateTimeUtc>,
     /// Approved reader comments, kept up to date by every moderation.
     pub comment_count: i32,
+    /// The `published_at` for which the `article.published` event was recorded: a
+    /// scheduled article whose time has come is announced once, by the worker.
+    pub announced_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -10,11 +10,16 @@ pub mod article_slug;
 pub mod article_tag;
 pub mod author;
 pub mod comment;
+pub mod event;
+pub mod event_sequence;
 pub mod login_limit;
 pub mod publisher;
 pub mod refresh_token;
 pub mod tag;
 pub mod user;
+pub mod webhook;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
 
 pub mod prelude {
     pub use super::article::Entity as Article;
@@ -24,9 +29,14 @@ pub mod prelude {
     pub use super::article_tag::Entity as ArticleTag;
     pub use super::author::Entity as Author;
     pub use super::comment::Entity as Comment;
+    pub use super::event::Entity as Event;
+    pub use super::event_sequence::Entity as EventSequence;
     pub use super::login_limit::Entity as LoginLimit;
     pub use super::publisher::Entity as Publisher;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::tag::Entity as Tag;
     pub use super::user::Entity as User;
+    pub use super::webhook::Entity as Webhook;
+    pub use super::webhook_attempt::Entity as WebhookAttempt;
+    pub use super::webhook_delivery::Entity as WebhookDelivery;
 }

@@ -12,6 +12,7 @@ mod m20261129_000005_credential_version;
 pub mod m20261129_000006_content_notify;
 mod m20261129_000007_login_limits;
 mod m20261129_000008_search_statistics;
+pub mod m20261129_000009_events;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_content_notify::Migration),
             Box::new(m20261129_000007_login_limits::Migration),
             Box::new(m20261129_000008_search_statistics::Migration),
+            Box::new(m20261129_000009_events::Migration),
         ]
     }
 }

@@ -64,17 +64,7 @@ impl MigrationTrait for Migration {
         if db.get_database_backend() != DbBackend::Postgres {
             return Ok(());
         }
-        db.execute_unprepared(&format!(
-            "CREATE OR REPLACE FUNCTION dispatch_content_changed() RETURNS trigger \
-             LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$"
-        ))
-        .await?;
-        for table in TABLES {
-            for sql in triggers(table) {
-                db.execute_unprepared(&sql).await?;
-            }
-        }
-        Ok(())
+        create(db).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -82,16 +72,37 @@ impl MigrationTrait for Migration {
         if db.get_database_backend() != DbBackend::Postgres {
             return Ok(());
         }
-        for table in TABLES {
-            for event in ["insert", "update", "delete", "truncate"] {
-                db.execute_unprepared(&format!(
-                    "DROP TRIGGER IF EXISTS {table}_notify_{event} ON {table}"
-                ))
-                .await?;
-            }
-        }
-        db.execute_unprepared("DROP FUNCTION IF EXISTS dispatch_content_changed()")
-            .await?;
-        Ok(())
+        remove(db).await
     }
+}
+
+/// Creates the function and the triggers (PostgreSQL only; migration 9 drops them
+/// again, and puts them back on its way down).
+pub async fn create(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
+    db.execute_unprepared(&format!(
+        "CREATE OR REPLACE FUNCTION dispatch_content_changed() RETURNS trigger \
+         LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$"
+    ))
+    .await?;
+    for table in TABLES {
+        for sql in triggers(table) {
+            db.execute_unprepared(&sql).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Drops the triggers and the function.
+pub async fn remove(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
+    for table in TABLES {
+        for event in ["insert", "update", "delete", "truncate"] {
+            db.execute_unprepared(&format!(
+                "DROP TRIGGER IF EXISTS {table}_notify_{event} ON {table}"
+            ))
+            .await?;
+        }
+    }
+    db.execute_unprepared("DROP FUNCTION IF EXISTS dispatch_content_changed()")
+        .await?;
+    Ok(())
 }

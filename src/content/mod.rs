@@ -3,6 +3,7 @@
 
 pub mod articles;
 pub mod comments;
+pub mod events;
 pub mod markdown;
 pub mod page;
 pub mod slug;

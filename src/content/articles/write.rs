@@ -156,6 +156,10 @@ pub async fn create_with_id(
         updated_at: Set(at),
         deleted_at: Set(None),
         comment_count: Set(0),
+        // An article created public is announced by its `article.created`.
+        announced_at: Set(draft
+            .published_at
+            .filter(|p| matches!(draft.status, Status::Scheduled | Status::Published) && *p <= at)),
     };
     // Each attempt is its own transaction: on PostgreSQL the unique violation of a
     // slug taken meanwhile aborts the transaction it happens in.
