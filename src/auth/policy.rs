@@ -90,6 +90,10 @@ pub enum Action {
     ManageTaxonomy,
     /// List, create, change and delete user accounts.
     ManageUsers,
+    /// Read the events feed (every change, drafts included).
+    ReadEvents,
+    /// Register, change, test and delete webhooks; see and retry their deliveries.
+    ManageWebhooks,
 }
 
 /// How far a role's permission for an action reaches.
@@ -118,6 +122,8 @@ const MATRIX: &[(Action, [Scope; 4])] = &[
     (Action::ModerateComments, [All, All, No, No]),
     (Action::ManageTaxonomy, [All, All, No, No]),
     (Action::ManageUsers, [All, No, No, No]),
+    (Action::ReadEvents, [All, All, No, No]),
+    (Action::ManageWebhooks, [All, No, No, No]),
 ];
 
 /// The scope `role` has for `action`.
@@ -181,6 +187,8 @@ pub fn decide(
         Action::ModerateComments => "moderate comments",
         Action::ManageTaxonomy => "create, edit or delete publishers, authors and tags",
         Action::ManageUsers => "manage users",
+        Action::ReadEvents => "read the events feed",
+        Action::ManageWebhooks => "manage webhooks",
     };
     let role_name = role.as_str();
     let detail = match scope(role, action) {
@@ -269,6 +277,8 @@ mod tests {
             Action::ModerateComments,
             Action::ManageTaxonomy,
             Action::ManageUsers,
+            Action::ReadEvents,
+            Action::ManageWebhooks,
         ] {
             assert_eq!(MATRIX.iter().filter(|(a, _)| *a == action).count(), 1);
         }
