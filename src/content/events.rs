@@ -307,6 +307,45 @@ pub async fn record(txn: &impl ConnectionTrait, change: Change) -> Result<(), Db
     Ok(())
 }
 
+/// An event as the feed lists it and a webhook receives it:
+/// `{id, type, occurred_at, position, actor_id, resource_type, resource_id,
+/// sequence, data[, previous]}` (`previous` only where the event has one).
+pub fn envelope(model: &event::Model) -> Value {
+    let parse = |text: &str| {
+        serde_json::from_str::<Value>(text).unwrap_or_else(|err| {
+            tracing::error!(event = %model.id, %err, "a stored event does not decode");
+            Value::Null
+        })
+    };
+    let mut out = Map::new();
+    out.insert("id".into(), model.id.to_string().into());
+    out.insert("type".into(), model.event_type.clone().into());
+    out.insert("occurred_at".into(), model.occurred_at.to_rfc3339().into());
+    out.insert("position".into(), model.position.into());
+    out.insert(
+        "actor_id".into(),
+        model.actor_id.map_or(Value::Null, |a| a.to_string().into()),
+    );
+    out.insert("resource_type".into(), model.resource_type.clone().into());
+    out.insert("resource_id".into(), model.resource_id.to_string().into());
+    out.insert("sequence".into(), model.sequence.into());
+    out.insert("data".into(), parse(&model.data));
+    if let Some(previous) = &model.previous {
+        out.insert("previous".into(), parse(previous));
+    }
+    Value::Object(out)
+}
+
+/// The body of a test delivery (`ping`) to one endpoint.
+pub fn ping(id: Uuid, webhook_id: Uuid, at: DateTime<Utc>) -> Value {
+    serde_json::json!({
+        "id": id,
+        "type": PING,
+        "occurred_at": at.to_rfc3339(),
+        "data": { "webhook_id": webhook_id },
+    })
+}
+
 /// Which events a feed page holds.
 #[derive(Debug, Clone, Default)]
 pub struct FeedQuery {
