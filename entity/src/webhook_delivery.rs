@@ -23,6 +23,8 @@ pub struct Model {
     pub attempts: i32,
     /// When the next attempt is due; `None` once delivered or failed for good.
     pub next_attempt_at: Option<DateTimeUtc>,
+    /// The lease of the worker holding the delivery: its writes land only while it holds it.
+    pub lease_id: Option<Uuid>,
     /// A worker holds the delivery until then; after it, another may take it over.
     pub lease_until: Option<DateTimeUtc>,
     /// The HTTP status of the last attempt, if one answered.

@@ -77,6 +77,7 @@ enum WebhookDeliveries {
     State,
     Attempts,
     NextAttemptAt,
+    LeaseId,
     LeaseUntil,
     LastStatus,
     LastError,
@@ -272,6 +273,7 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .null(),
                     )
+                    .col(ColumnDef::new(WebhookDeliveries::LeaseId).uuid().null())
                     .col(
                         ColumnDef::new(WebhookDeliveries::LeaseUntil)
                             .timestamp_with_time_zone()
