@@ -12,6 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::content::articles::{self, ArticleCreate, Status};
+use crate::content::events::By;
 use crate::content::{now, taxonomy};
 use crate::demo::{self, Kind};
 
@@ -93,6 +94,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
                 website_url: p.website_url.map(Into::into),
             },
             Some(demo::id(Kind::Publisher, n)),
+            By::new(None, now()),
         )
         .await
         .map_err(fail)?;
@@ -115,6 +117,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
                 publisher_id,
             },
             Some(demo::id(Kind::Author, n)),
+            By::new(None, now()),
         )
         .await
         .map_err(fail)?;
@@ -130,6 +133,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
                 description: t.description.map(Into::into),
             },
             Some(demo::id(Kind::Tag, n)),
+            By::new(None, now()),
         )
         .await
         .map_err(fail)?;

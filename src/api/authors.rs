@@ -176,7 +176,7 @@ impl AuthorsApi {
         body: JsonBody<AuthorCreate>,
     ) -> Result<Created<Author>, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
-        let created = taxonomy::create_author(&state.db, body.0).await?;
+        let created = taxonomy::create_author(&state.db, body.0, super::by(&auth.0, &state)).await?;
         let location = format!("/api/v1/authors/{}", created.id);
         Ok(Created(created.into(), location))
     }
@@ -203,7 +203,7 @@ impl AuthorsApi {
             .await?
             .ok_or_else(not_found)?;
         Ok(Saved(
-            taxonomy::update_author(&state.db, current, body.0)
+            taxonomy::update_author(&state.db, current, body.0, super::by(&auth.0, &state))
                 .await?
                 .ok_or_else(not_found)?
                 .into(),
@@ -229,7 +229,7 @@ impl AuthorsApi {
         let current = taxonomy::find::<author::Entity>(&state.db, AUTHOR_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        if !taxonomy::delete_author(&state.db, current).await? {
+        if !taxonomy::delete_author(&state.db, current, super::by(&auth.0, &state)).await? {
             return Err(not_found().into());
         }
         Ok(Deleted::NoContent)

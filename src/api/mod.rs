@@ -91,6 +91,11 @@ pub fn require(principal: &Principal, action: Action) -> Result<(), ApiError> {
     policy::decide(principal, action, None)
 }
 
+/// The origin an event records of a change `principal` makes now.
+pub fn by(principal: &Principal, state: &crate::state::AppState) -> crate::content::events::By {
+    crate::content::events::By::new(Some(principal.id()), state.clock.now())
+}
+
 /// Which articles this reader may see.
 pub fn visibility(viewer: &Viewer) -> Visibility {
     policy::visibility(viewer.principal())

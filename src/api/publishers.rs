@@ -198,7 +198,7 @@ impl PublishersApi {
         body: JsonBody<PublisherCreate>,
     ) -> Result<Created<Publisher>, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
-        let created = taxonomy::create_publisher(&state.db, body.0).await?;
+        let created = taxonomy::create_publisher(&state.db, body.0, super::by(&auth.0, &state)).await?;
         let location = format!("/api/v1/publishers/{}", created.id);
         Ok(Created(created.into(), location))
     }
@@ -225,7 +225,7 @@ impl PublishersApi {
             .await?
             .ok_or_else(not_found)?;
         Ok(Saved(
-            taxonomy::update_publisher(&state.db, current, body.0)
+            taxonomy::update_publisher(&state.db, current, body.0, super::by(&auth.0, &state))
                 .await?
                 .ok_or_else(not_found)?
                 .into(),
@@ -252,7 +252,7 @@ impl PublishersApi {
         let current = taxonomy::find::<publisher::Entity>(&state.db, PUBLISHER_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        if !taxonomy::delete_publisher(&state.db, current).await? {
+        if !taxonomy::delete_publisher(&state.db, current, super::by(&auth.0, &state)).await? {
             return Err(not_found().into());
         }
         Ok(Deleted::NoContent)

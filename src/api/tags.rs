@@ -153,7 +153,7 @@ impl TagsApi {
         body: JsonBody<TagCreate>,
     ) -> Result<Created<Tag>, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
-        let created = taxonomy::create_tag(&state.db, body.0).await?;
+        let created = taxonomy::create_tag(&state.db, body.0, super::by(&auth.0, &state)).await?;
         let location = format!("/api/v1/tags/{}", created.id);
         Ok(Created(created.into(), location))
     }
@@ -180,7 +180,7 @@ impl TagsApi {
             .await?
             .ok_or_else(not_found)?;
         Ok(Saved(
-            taxonomy::update_tag(&state.db, current, body.0)
+            taxonomy::update_tag(&state.db, current, body.0, super::by(&auth.0, &state))
                 .await?
                 .ok_or_else(not_found)?
                 .into(),
@@ -206,7 +206,7 @@ impl TagsApi {
         let current = taxonomy::find::<tag::Entity>(&state.db, TAG_KEYS, &id_or_slug.0)
             .await?
             .ok_or_else(not_found)?;
-        if !taxonomy::delete_tag(&state.db, current).await? {
+        if !taxonomy::delete_tag(&state.db, current, super::by(&auth.0, &state)).await? {
             return Err(not_found().into());
         }
         Ok(Deleted::NoContent)

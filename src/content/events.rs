@@ -189,6 +189,47 @@ pub fn presenter() -> Result<&'static dyn Present, ApiError> {
     })
 }
 
+/// Who makes a change and when: what every event records of its origin.
+#[derive(Debug, Clone, Copy)]
+pub struct By {
+    /// The signed-in user; `None` for a reader (a comment), the worker or the CLI.
+    pub actor_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+impl By {
+    /// A change made by `actor_id` at `at`.
+    pub fn new(actor_id: Option<Uuid>, at: DateTime<Utc>) -> Self {
+        Self { actor_id, at }
+    }
+
+    /// The change `event_type` to `resource_id`, carrying `data`.
+    pub fn change(self, event_type: EventType, resource_id: Uuid, data: Value) -> Change {
+        Change {
+            event_type,
+            resource_id,
+            actor_id: self.actor_id,
+            at: self.at,
+            data,
+            previous: None,
+        }
+    }
+
+    /// As [`By::change`], for an update from `before`: `previous` is what changed.
+    pub fn update(
+        self,
+        event_type: EventType,
+        resource_id: Uuid,
+        before: &Value,
+        data: Value,
+    ) -> Change {
+        Change {
+            previous: Some(changed(before, &data)),
+            ..self.change(event_type, resource_id, data)
+        }
+    }
+}
+
 /// A change about to be recorded.
 #[derive(Debug, Clone)]
 pub struct Change {
@@ -201,28 +242,6 @@ pub struct Change {
     pub data: Value,
     /// For an update: the fields that changed, with their values before.
     pub previous: Option<Value>,
-}
-
-impl Change {
-    /// A change whose `previous` is what differs between `before` and `data`.
-    pub fn update(
-        event_type: EventType,
-        resource_id: Uuid,
-        actor_id: Option<Uuid>,
-        at: DateTime<Utc>,
-        before: &Value,
-        data: Value,
-    ) -> Self {
-        let previous = Some(changed(before, &data));
-        Self {
-            event_type,
-            resource_id,
-            actor_id,
-            at,
-            data,
-            previous,
-        }
-    }
 }
 
 /// The top-level fields of `after` whose values differ in `before`, with `before`'s

@@ -9,15 +9,18 @@ use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseConnection, DbErr, EntityTrait, IntoActiveModel, ModelTrait, Order, PaginatorTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, ModelTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
+use super::events::{self, By, EventType};
 use super::page::{Cursor, MAX_LIMIT};
 use super::slug::{self, Key, Made};
 use super::text::Text;
-use super::{check_not_blank, check_slug, check_url, insert_error, now, sort_key, write_error};
+use super::{
+    begin_write, check_not_blank, check_slug, check_url, insert_error, now, sort_key, write_error,
+};
 use crate::error::{ApiError, FieldError};
 
 /// What a list request asked for.
@@ -51,6 +54,69 @@ macro_rules! named {
     )+};
 }
 named!(publisher::Model, author::Model, tag::Model);
+
+/// What the events of a publisher, author or tag are called and carry.
+trait Evented {
+    const CREATED: EventType;
+    const UPDATED: EventType;
+    const DELETED: EventType;
+    fn event_id(&self) -> Uuid;
+    /// The row as the API shows it.
+    fn data(&self) -> Result<serde_json::Value, ApiError>;
+}
+
+macro_rules! evented {
+    ($($m:path => $present:ident, $created:ident, $updated:ident, $deleted:ident);+ $(;)?) => {$(
+        impl Evented for $m {
+            const CREATED: EventType = EventType::$created;
+            const UPDATED: EventType = EventType::$updated;
+            const DELETED: EventType = EventType::$deleted;
+            fn event_id(&self) -> Uuid { self.id }
+            fn data(&self) -> Result<serde_json::Value, ApiError> {
+                Ok(events::presenter()?.$present(self))
+            }
+        }
+    )+};
+}
+evented!(
+    publisher::Model => publisher, PublisherCreated, PublisherUpdated, PublisherDeleted;
+    author::Model => author, AuthorCreated, AuthorUpdated, AuthorDeleted;
+    tag::Model => tag, TagCreated, TagUpdated, TagDeleted;
+);
+
+/// Records the `*.updated` event of `saved` (changed from `before`, as the API
+/// showed it) and commits; a row deleted meanwhile (`None`) records nothing.
+async fn finish_update<M: Evented>(
+    txn: DatabaseTransaction,
+    by: By,
+    before: &serde_json::Value,
+    saved: Option<M>,
+) -> Result<Option<M>, ApiError> {
+    let Some(saved) = saved else {
+        return Ok(None);
+    };
+    let change = by.update(M::UPDATED, saved.event_id(), before, saved.data()?);
+    events::record(&txn, change).await?;
+    txn.commit().await?;
+    Ok(Some(saved))
+}
+
+/// Records the `*.deleted` event of `gone` (carrying `data`, the row as the API
+/// showed it) and commits; a delete that found nothing (`removed` false: a
+/// concurrent request deleted it first) records nothing.
+async fn finish_delete<M: Evented>(
+    txn: DatabaseTransaction,
+    by: By,
+    gone: &M,
+    data: serde_json::Value,
+    removed: bool,
+) -> Result<bool, ApiError> {
+    if removed {
+        events::record(&txn, by.change(M::DELETED, gone.event_id(), data)).await?;
+        txn.commit().await?;
+    }
+    Ok(removed)
+}
 
 /// Lists `base` by name (descending when `desc`), one keyset page at a time.
 pub async fn list_by_name<E>(
@@ -241,10 +307,11 @@ async fn insert_named<E, A>(
     sent: Option<&str>,
     name: &str,
     fk: Option<(u16, &'static str, &'static str)>,
+    by: By,
 ) -> Result<E::Model, ApiError>
 where
     E: EntityTrait,
-    E::Model: IntoActiveModel<A> + Send,
+    E::Model: IntoActiveModel<A> + Evented + Send,
     A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Clone + Send + 'static,
 {
     slug::insert_with::<E, _>(
@@ -259,7 +326,15 @@ where
             let set = row.try_set(slug_col, slug.into());
             Box::pin(async move {
                 set.map_err(|e| insert_error(e, fk))?;
-                row.insert(db).await.map_err(|e| insert_error(e, fk))
+                // Each attempt is its own transaction: on PostgreSQL the unique
+                // violation of a slug taken meanwhile aborts the transaction.
+                let txn = begin_write(db).await?;
+                let model = row.insert(&txn).await.map_err(|e| insert_error(e, fk))?;
+                let data = model.data()?;
+                events::record(&txn, by.change(E::Model::CREATED, model.event_id(), data))
+                    .await?;
+                txn.commit().await?;
+                Ok(model)
             })
         },
     )
@@ -269,8 +344,9 @@ where
 pub async fn create_publisher(
     db: &DatabaseConnection,
     input: PublisherCreate,
+    by: By,
 ) -> Result<publisher::Model, ApiError> {
-    create_publisher_with_id(db, input, None).await
+    create_publisher_with_id(db, input, None, by).await
 }
 
 /// As [`create_publisher`], under `preset_id` when one is given: only the demo seed
@@ -279,6 +355,7 @@ pub async fn create_publisher_with_id(
     db: &DatabaseConnection,
     input: PublisherCreate,
     preset_id: Option<Uuid>,
+    by: By,
 ) -> Result<publisher::Model, ApiError> {
     let mut errors = Vec::new();
     check_not_blank("name", &input.name, &mut errors);
@@ -303,6 +380,7 @@ pub async fn create_publisher_with_id(
         input.slug.as_deref(),
         &input.name,
         None,
+        by,
     )
     .await
 }
@@ -311,6 +389,7 @@ pub async fn update_publisher(
     db: &DatabaseConnection,
     current: publisher::Model,
     input: PublisherUpdate,
+    by: By,
 ) -> Result<Option<publisher::Model>, ApiError> {
     let mut errors = Vec::new();
     not_null("name", &input.name, &mut errors);
@@ -325,6 +404,7 @@ pub async fn update_publisher(
         &mut errors,
     );
     finish(errors)?;
+    let before = current.data()?;
     let id = current.id;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
@@ -342,14 +422,20 @@ pub async fn update_publisher(
         model.website_url = Set(input.website_url.take().map(Text::into_inner));
     }
     model.updated_at = Set(now());
-    unless_gone(model.update(db).await).map_err(|e| write_error(e, "slug", None))
+    let txn = begin_write(db).await?;
+    let saved =
+        unless_gone(model.update(&txn).await).map_err(|e| write_error(e, "slug", None))?;
+    finish_update(txn, by, &before, saved).await
 }
 
 pub async fn delete_publisher(
     db: &DatabaseConnection,
     current: publisher::Model,
+    by: By,
 ) -> Result<bool, ApiError> {
-    let done = current.delete(db).await.map_err(|e| {
+    let data = current.data()?;
+    let txn = begin_write(db).await?;
+    let done = current.clone().delete(&txn).await.map_err(|e| {
         write_error(
             e,
             "id",
@@ -360,7 +446,7 @@ pub async fn delete_publisher(
             )),
         )
     })?;
-    Ok(removed(done))
+    finish_delete(txn, by, &current, data, removed(done)).await
 }
 
 // ---------------------------------------------------------------- authors
@@ -433,8 +519,9 @@ async fn check_publisher_exists(
 pub async fn create_author(
     db: &DatabaseConnection,
     input: AuthorCreate,
+    by: By,
 ) -> Result<author::Model, ApiError> {
-    create_author_with_id(db, input, None).await
+    create_author_with_id(db, input, None, by).await
 }
 
 /// As [`create_author`], under `preset_id` when one is given: only the demo seed
@@ -443,6 +530,7 @@ pub async fn create_author_with_id(
     db: &DatabaseConnection,
     input: AuthorCreate,
     preset_id: Option<Uuid>,
+    by: By,
 ) -> Result<author::Model, ApiError> {
     let mut errors = Vec::new();
     check_not_blank("name", &input.name, &mut errors);
@@ -463,13 +551,23 @@ pub async fn create_author_with_id(
         updated_at: Set(at),
     };
     let fk = Some((422, "publisher_id", "no publisher has this id"));
-    insert_named(db, AUTHOR_KEYS, row, input.slug.as_deref(), &input.name, fk).await
+    insert_named(
+        db,
+        AUTHOR_KEYS,
+        row,
+        input.slug.as_deref(),
+        &input.name,
+        fk,
+        by,
+    )
+    .await
 }
 
 pub async fn update_author(
     db: &DatabaseConnection,
     current: author::Model,
     input: AuthorUpdate,
+    by: By,
 ) -> Result<Option<author::Model>, ApiError> {
     let mut errors = Vec::new();
     not_null("name", &input.name, &mut errors);
@@ -491,6 +589,7 @@ pub async fn update_author(
     )
     .await?;
     finish(errors)?;
+    let before = current.data()?;
     let id = current.id;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
@@ -511,20 +610,25 @@ pub async fn update_author(
         model.publisher_id = Set(input.publisher_id.take());
     }
     model.updated_at = Set(now());
-    unless_gone(model.update(db).await).map_err(|e| {
+    let txn = begin_write(db).await?;
+    let saved = unless_gone(model.update(&txn).await).map_err(|e| {
         write_error(
             e,
             "slug",
             Some((422, "publisher_id", "no publisher has this id")),
         )
-    })
+    })?;
+    finish_update(txn, by, &before, saved).await
 }
 
 pub async fn delete_author(
     db: &DatabaseConnection,
     current: author::Model,
+    by: By,
 ) -> Result<bool, ApiError> {
-    let done = current.delete(db).await.map_err(|e| {
+    let data = current.data()?;
+    let txn = begin_write(db).await?;
+    let done = current.clone().delete(&txn).await.map_err(|e| {
         write_error(
             e,
             "id",
@@ -535,7 +639,7 @@ pub async fn delete_author(
             )),
         )
     })?;
-    Ok(removed(done))
+    finish_delete(txn, by, &current, data, removed(done)).await
 }
 
 /// Authors, optionally only those of one publisher (by id or slug).
@@ -617,8 +721,12 @@ pub struct TagUpdate {
     pub description: MaybeUndefined<Text>,
 }
 
-pub async fn create_tag(db: &DatabaseConnection, input: TagCreate) -> Result<tag::Model, ApiError> {
-    create_tag_with_id(db, input, None).await
+pub async fn create_tag(
+    db: &DatabaseConnection,
+    input: TagCreate,
+    by: By,
+) -> Result<tag::Model, ApiError> {
+    create_tag_with_id(db, input, None, by).await
 }
 
 /// As [`create_tag`], under `preset_id` when one is given: only the demo seed
@@ -627,6 +735,7 @@ pub async fn create_tag_with_id(
     db: &DatabaseConnection,
     input: TagCreate,
     preset_id: Option<Uuid>,
+    by: By,
 ) -> Result<tag::Model, ApiError> {
     let mut errors = Vec::new();
     check_not_blank("name", &input.name, &mut errors);
@@ -642,13 +751,23 @@ pub async fn create_tag_with_id(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    insert_named(db, TAG_KEYS, row, input.slug.as_deref(), &input.name, None).await
+    insert_named(
+        db,
+        TAG_KEYS,
+        row,
+        input.slug.as_deref(),
+        &input.name,
+        None,
+        by,
+    )
+    .await
 }
 
 pub async fn update_tag(
     db: &DatabaseConnection,
     current: tag::Model,
     input: TagUpdate,
+    by: By,
 ) -> Result<Option<tag::Model>, ApiError> {
     let mut errors = Vec::new();
     not_null("name", &input.name, &mut errors);
@@ -658,6 +777,7 @@ pub async fn update_tag(
     }
     check_slug(input.slug.value().map(Text::as_str), &mut errors);
     finish(errors)?;
+    let before = current.data()?;
     let id = current.id;
     let mut model = current.into_active_model();
     if let Some(slug) = input.slug.value() {
@@ -672,10 +792,20 @@ pub async fn update_tag(
         model.description = Set(input.description.take().map(Text::into_inner));
     }
     model.updated_at = Set(now());
-    unless_gone(model.update(db).await).map_err(|e| write_error(e, "slug", None))
+    let txn = begin_write(db).await?;
+    let saved =
+        unless_gone(model.update(&txn).await).map_err(|e| write_error(e, "slug", None))?;
+    finish_update(txn, by, &before, saved).await
 }
 
-pub async fn delete_tag(db: &DatabaseConnection, current: tag::Model) -> Result<bool, ApiError> {
+pub async fn delete_tag(
+    db: &DatabaseConnection,
+    current: tag::Model,
+    by: By,
+) -> Result<bool, ApiError> {
     // Tags cascade: deleting a topic removes it from the articles that carried it.
-    Ok(removed(current.delete(db).await?))
+    let data = current.data()?;
+    let txn = begin_write(db).await?;
+    let done = current.clone().delete(&txn).await?;
+    finish_delete(txn, by, &current, data, removed(done)).await
 }
