@@ -8,8 +8,10 @@
 //!   content generation it was made in, and the generation moves on after every
 //!   write through this process by a signed-in user that was not refused (before
 //!   its response leaves, or when it ends any other way), and on PostgreSQL also
-//!   on every commit anywhere (a trigger `NOTIFY`s, every node `LISTEN`s; while
-//!   not listening, nothing is served from memory);
+//!   on every event committed anywhere (the event log is the one record of what
+//!   changed: its trigger `NOTIFY`s with the event type, every node `LISTEN`s and
+//!   lets go of everything, except for a new comment still pending, which no
+//!   reader sees; while not listening, nothing is served from memory);
 //! - the clock has not reached the next moment a scheduled article becomes public
 //!   (as known when the entry was made), which also bounds the `max-age` it
 //!   answers with;
@@ -39,9 +41,15 @@ use crate::clock::SharedClock;
 use crate::config::CacheConfig;
 use crate::content::articles::next_public_change;
 
-/// The PostgreSQL channel a commit to the content tables notifies (see the
-/// migration that installs the triggers).
-pub const CHANNEL: &str = migration::m20261129_000006_content_notify::CHANNEL;
+/// The PostgreSQL channel every recorded event notifies at commit, with its type
+/// (see the migration that installs the trigger).
+pub const CHANNEL: &str = migration::m20261129_000009_events::CHANNEL;
+
+/// Whether an event of `event_type` (a notification's payload) changes what
+/// readers see: a new comment is pending moderation, so it does not.
+fn changes_public(event_type: &str) -> bool {
+    event_type != crate::content::events::EventType::CommentCreated.as_str()
+}
 
 /// How a response was served, in `X-Cache`.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -530,7 +538,11 @@ async fn listen(cache: Arc<ResponseCache>, database_url: String) {
                 tracing::debug!("listening for content changes");
                 loop {
                     match tokio::time::timeout(PING_EVERY, listener.try_recv()).await {
-                        Ok(Ok(Some(_))) => cache.bump(),
+                        Ok(Ok(Some(note))) => {
+                            if changes_public(note.payload()) {
+                                cache.bump();
+                            }
+                        }
                         Err(_quiet) => {
                             let ping = tokio::time::timeout(
                                 PING_TIMEOUT,

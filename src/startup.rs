@@ -42,6 +42,8 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
 /// stays off so parameters never reach the log. A request waits at most
 /// `db_acquire_timeout` for a connection (then gets a 503).
 pub async fn connect_with(url: &str, server: &ServerConfig) -> anyhow::Result<DatabaseConnection> {
+    // Whatever this process writes records events rendered with the API's views.
+    api::events::install();
     create_private_sqlite_file(url)?;
     let mut opts = ConnectOptions::new(url.to_string());
     // sea-orm hands `connect_timeout` to the pool as its acquire timeout too, so

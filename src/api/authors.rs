@@ -176,7 +176,8 @@ impl AuthorsApi {
         body: JsonBody<AuthorCreate>,
     ) -> Result<Created<Author>, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
-        let created = taxonomy::create_author(&state.db, body.0, super::by(&auth.0, &state)).await?;
+        let created =
+            taxonomy::create_author(&state.db, body.0, super::by(&auth.0, &state)).await?;
         let location = format!("/api/v1/authors/{}", created.id);
         Ok(Created(created.into(), location))
     }

@@ -323,7 +323,8 @@ impl CommentsApi {
         body: JsonBody<CommentUpdate>,
     ) -> Result<Saved<Comment>, ModerationUpdateError> {
         require(&auth.0, Action::ModerateComments)?;
-        let updated = comments::set_status(&state.db, id.0, body.0, state.clock.now()).await?;
+        let updated =
+            comments::set_status(&state.db, id.0, body.0, super::by(&auth.0, &state)).await?;
         tracing::info!(comment = %updated.id, status = %updated.status, by = %auth.0.id(), "comment moderated");
         Ok(Saved(updated.into()))
     }
@@ -344,7 +345,7 @@ impl CommentsApi {
         id: Path<Uuid>,
     ) -> Result<Deleted, ModerationReadError> {
         require(&auth.0, Action::ModerateComments)?;
-        comments::delete(&state.db, id.0).await?;
+        comments::delete(&state.db, id.0, super::by(&auth.0, &state)).await?;
         tracing::info!(comment = %id.0, by = %auth.0.id(), "comment deleted");
         Ok(Deleted::NoContent)
     }

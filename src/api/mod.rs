@@ -7,6 +7,7 @@ pub mod auth;
 pub mod authors;
 pub mod body;
 pub mod comments;
+pub mod events;
 pub mod examples;
 pub mod fields;
 pub mod found;
@@ -48,6 +49,8 @@ pub enum ApiTags {
     Comments,
     /// Accounts and their roles (admins only).
     Users,
+    /// Every change, in commit order: the feed for consumers that pull (editors and admins).
+    Events,
     /// Liveness and readiness for orchestrators.
     Health,
 }
@@ -166,6 +169,7 @@ pub type Apis = (
     authors::AuthorsApi,
     tags::TagsApi,
     users::UsersApi,
+    events::EventsApi,
     health::HealthApi,
 );
 
@@ -180,6 +184,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             authors::AuthorsApi,
             tags::TagsApi,
             users::UsersApi,
+            events::EventsApi,
             health::HealthApi,
         ),
         "Dispatch",

@@ -198,7 +198,8 @@ impl PublishersApi {
         body: JsonBody<PublisherCreate>,
     ) -> Result<Created<Publisher>, CreateError> {
         require(&auth.0, Action::ManageTaxonomy)?;
-        let created = taxonomy::create_publisher(&state.db, body.0, super::by(&auth.0, &state)).await?;
+        let created =
+            taxonomy::create_publisher(&state.db, body.0, super::by(&auth.0, &state)).await?;
         let location = format!("/api/v1/publishers/{}", created.id);
         Ok(Created(created.into(), location))
     }

@@ -14,11 +14,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::check_not_blank;
+use super::events::{self, By, EventType};
 use super::page::{Cursor, MAX_LIMIT};
 use super::slug::Key;
 use super::taxonomy::{Page, PageParams};
 use super::text::Text;
+use super::{begin_write, check_not_blank};
 use crate::accounts::users::{check_email, normalize_email};
 use crate::error::{ApiError, FieldError};
 
@@ -135,7 +136,8 @@ pub async fn public_article(
 }
 
 /// Stores a checked comment on the article `key` names (which must be public at
-/// `at`), as `pending`.
+/// `at`), as `pending`, with its `comment.created` event (recorded by nobody: a
+/// reader posted it).
 pub async fn create(
     db: &DatabaseConnection,
     key: &str,
@@ -143,7 +145,8 @@ pub async fn create(
     at: DateTime<Utc>,
 ) -> Result<comment::Model, ApiError> {
     let article_id = public_article(db, key, at).await?;
-    Ok(comment::ActiveModel {
+    let txn = begin_write(db).await?;
+    let created = comment::ActiveModel {
         id: Set(Uuid::now_v7()),
         article_id: Set(article_id),
         author_name: Set(input.author_name),
@@ -153,8 +156,26 @@ pub async fn create(
         created_at: Set(at),
         updated_at: Set(at),
     }
-    .insert(db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    let data = events::presenter()?.comment(&created);
+    let by = By::new(None, at);
+    events::record(&txn, by.change(EventType::CommentCreated, created.id, data)).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// The event a moderation from `old` to `new` records, if any: approving
+/// publishes a comment; marking it spam, or taking an approved one back to
+/// pending, removes it. (Spam back to pending changes nothing readers see.)
+fn moderation_event(old: CommentStatus, new: CommentStatus) -> Option<EventType> {
+    use CommentStatus::{Approved, Pending, Spam};
+    match (old, new) {
+        (o, Approved) if o != Approved => Some(EventType::CommentApproved),
+        (o, Spam) if o != Spam => Some(EventType::CommentRemoved),
+        (Approved, Pending) => Some(EventType::CommentRemoved),
+        _ => None,
+    }
 }
 
 fn not_found() -> ApiError {
@@ -194,29 +215,39 @@ async fn lock_article(txn: &impl ConnectionTrait, article_id: Uuid) -> Result<()
     Ok(())
 }
 
-/// Sets a comment's status and recounts its article, in one transaction. A comment
-/// deleted meanwhile is a 404.
+/// Sets a comment's status and recounts its article, with the moderation's event
+/// (see [`moderation_event`]), in one transaction. A comment deleted meanwhile is
+/// a 404.
 pub async fn set_status(
     db: &DatabaseConnection,
     id: Uuid,
     input: CommentUpdate,
-    at: DateTime<Utc>,
+    by: By,
 ) -> Result<comment::Model, ApiError> {
-    let txn = super::begin_write(db).await?;
+    let txn = begin_write(db).await?;
     let found = get(&txn, id).await?;
     lock_article(&txn, found.article_id).await?;
+    // Read again under the article's lock: a moderation that waited on it sees the
+    // status the one before it left.
+    let found = get(&txn, id).await?;
+    let old = CommentStatus::from_db(&found.status);
     let mut model = found.into_active_model();
     model.status = Set(input.status.as_str().to_string());
-    model.updated_at = Set(at);
+    model.updated_at = Set(by.at);
     let updated = model.update(&txn).await.map_err(gone)?;
     recount(&txn, updated.article_id).await?;
+    if let Some(event_type) = moderation_event(old, input.status) {
+        let data = events::presenter()?.comment(&updated);
+        events::record(&txn, by.change(event_type, updated.id, data)).await?;
+    }
     txn.commit().await?;
     Ok(updated)
 }
 
-/// Deletes a comment for good and recounts its article, in one transaction.
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<(), ApiError> {
-    let txn = super::begin_write(db).await?;
+/// Deletes a comment for good and recounts its article, with `comment.removed`,
+/// in one transaction.
+pub async fn delete(db: &DatabaseConnection, id: Uuid, by: By) -> Result<(), ApiError> {
+    let txn = begin_write(db).await?;
     let found = get(&txn, id).await?;
     // The same lock order as `set_status` (article, then comment): no deadlock.
     lock_article(&txn, found.article_id).await?;
@@ -225,6 +256,8 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<(), ApiError> {
         return Err(not_found());
     }
     recount(&txn, found.article_id).await?;
+    let data = events::presenter()?.comment(&found);
+    events::record(&txn, by.change(EventType::CommentRemoved, found.id, data)).await?;
     txn.commit().await?;
     Ok(())
 }

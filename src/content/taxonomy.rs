@@ -9,8 +9,8 @@ use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, ModelTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, ModelTrait,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -331,8 +331,7 @@ where
                 let txn = begin_write(db).await?;
                 let model = row.insert(&txn).await.map_err(|e| insert_error(e, fk))?;
                 let data = model.data()?;
-                events::record(&txn, by.change(E::Model::CREATED, model.event_id(), data))
-                    .await?;
+                events::record(&txn, by.change(E::Model::CREATED, model.event_id(), data)).await?;
                 txn.commit().await?;
                 Ok(model)
             })
@@ -423,8 +422,7 @@ pub async fn update_publisher(
     }
     model.updated_at = Set(now());
     let txn = begin_write(db).await?;
-    let saved =
-        unless_gone(model.update(&txn).await).map_err(|e| write_error(e, "slug", None))?;
+    let saved = unless_gone(model.update(&txn).await).map_err(|e| write_error(e, "slug", None))?;
     finish_update(txn, by, &before, saved).await
 }
 
@@ -793,8 +791,7 @@ pub async fn update_tag(
     }
     model.updated_at = Set(now());
     let txn = begin_write(db).await?;
-    let saved =
-        unless_gone(model.update(&txn).await).map_err(|e| write_error(e, "slug", None))?;
+    let saved = unless_gone(model.update(&txn).await).map_err(|e| write_error(e, "slug", None))?;
     finish_update(txn, by, &before, saved).await
 }
 

@@ -5,12 +5,14 @@ use chrono::{DateTime, Utc};
 use entity::{article, article_revision};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
-use super::articles::Snapshot;
+use super::articles::{self, Snapshot};
+use super::begin_write;
+use super::events::{By, EventType};
 use super::page::{Cursor, MAX_LIMIT};
 use super::taxonomy::{Page, PageParams};
 use crate::error::ApiError;
@@ -104,23 +106,53 @@ fn cutoff(at: DateTime<Utc>, retention: std::time::Duration) -> DateTime<Utc> {
     at - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30))
 }
 
-/// Deletes for good the articles that have been in the trash longer than `retention`.
+/// How many expired articles one purge round deletes at most.
+const PURGE_BATCH: u64 = 200;
+
+/// Deletes for good the articles that have been in the trash longer than `retention`,
+/// each with its `article.purged` event (recorded by nobody: the retention did it).
 pub async fn purge_expired(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     at: DateTime<Utc>,
     retention: std::time::Duration,
 ) -> Result<u64, ApiError> {
-    let done = article::Entity::delete_many()
-        .filter(article::Column::DeletedAt.lt(cutoff(at, retention)))
-        .exec(db)
-        .await?;
-    if done.rows_affected > 0 {
+    let expired = || article::Column::DeletedAt.lt(cutoff(at, retention));
+    let mut purged = 0;
+    loop {
+        let txn = begin_write(db).await?;
+        let models = article::Entity::find()
+            .filter(expired())
+            .limit(PURGE_BATCH)
+            .all(&txn)
+            .await?;
+        if models.is_empty() {
+            txn.rollback().await?;
+            break;
+        }
+        let ids: Vec<Uuid> = models.iter().map(|m| m.id).collect();
+        let records = articles::load_ids(&txn, models).await?;
+        let done = article::Entity::delete_many()
+            .filter(article::Column::Id.is_in(ids))
+            .filter(expired())
+            .exec(&txn)
+            .await?;
+        for record in &records {
+            articles::record_event(&txn, record, EventType::ArticlePurged, By::new(None, at))
+                .await?;
+        }
+        txn.commit().await?;
+        purged += done.rows_affected;
+        if (records.len() as u64) < PURGE_BATCH {
+            break;
+        }
+    }
+    if purged > 0 {
         tracing::info!(
-            articles = done.rows_affected,
+            articles = purged,
             "purged articles past their time in the trash"
         );
     }
-    Ok(done.rows_affected)
+    Ok(purged)
 }
 
 /// The trash, most recently deleted first, a keyset page at a time.
@@ -186,14 +218,15 @@ fn not_in_trash() -> ApiError {
     ApiError::NotFound("No article in the trash has this id.".to_string())
 }
 
-/// Takes an article out of the trash.
+/// Takes an article out of the trash, with its `article.restored` event.
 pub async fn restore(
     db: &DatabaseConnection,
     id: Uuid,
-    at: DateTime<Utc>,
+    by: By,
     retention: std::time::Duration,
 ) -> Result<(), ApiError> {
-    purge_expired(db, at, retention).await?;
+    purge_expired(db, by.at, retention).await?;
+    let txn = begin_write(db).await?;
     let done = article::Entity::update_many()
         .col_expr(
             article::Column::DeletedAt,
@@ -201,24 +234,50 @@ pub async fn restore(
         )
         .filter(article::Column::Id.eq(id))
         .filter(article::Column::DeletedAt.is_not_null())
-        .exec(db)
+        .exec(&txn)
         .await?;
-    if done.rows_affected != 1 {
+    let restored = match done.rows_affected {
+        1 => article::Entity::find_by_id(id).one(&txn).await?,
+        _ => None,
+    };
+    let Some(model) = restored else {
+        txn.rollback().await?;
         return Err(not_in_trash());
+    };
+    let records = articles::load_ids(&txn, vec![model]).await?;
+    for record in &records {
+        articles::record_event(&txn, record, EventType::ArticleRestored, by).await?;
     }
+    txn.commit().await?;
     Ok(())
 }
 
 /// Deletes an article in the trash for good, with its revisions, byline, tags,
-/// old slugs and comments.
-pub async fn purge(db: &DatabaseConnection, id: Uuid) -> Result<(), ApiError> {
+/// old slugs and comments, and records `article.purged` (carrying the article as
+/// it was).
+pub async fn purge(db: &DatabaseConnection, id: Uuid, by: By) -> Result<(), ApiError> {
+    let txn = begin_write(db).await?;
+    let in_trash = || {
+        sea_orm::Condition::all()
+            .add(article::Column::Id.eq(id))
+            .add(article::Column::DeletedAt.is_not_null())
+    };
+    let Some(model) = article::Entity::find().filter(in_trash()).one(&txn).await? else {
+        txn.rollback().await?;
+        return Err(not_in_trash());
+    };
+    let records = articles::load_ids(&txn, vec![model]).await?;
     let done = article::Entity::delete_many()
-        .filter(article::Column::Id.eq(id))
-        .filter(article::Column::DeletedAt.is_not_null())
-        .exec(db)
+        .filter(in_trash())
+        .exec(&txn)
         .await?;
     if done.rows_affected != 1 {
+        txn.rollback().await?;
         return Err(not_in_trash());
     }
+    for record in &records {
+        articles::record_event(&txn, record, EventType::ArticlePurged, by).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }

@@ -7,7 +7,8 @@ mod responses;
 mod views;
 
 use self::edit::{apply, check_if_match, made_slugs, saved};
-use self::views::{need, view};
+use self::views::need;
+pub(crate) use self::views::view;
 pub use edit::IfMatch;
 pub use responses::{
     ArticleCreated, ArticleDeleteError, ArticleRead, ArticleReadError, ArticleSaved,
@@ -349,7 +350,8 @@ impl ArticlesApi {
             Some(Target::article(principal, &current.author_ids, draft)),
         )?;
         let version = expected.is_some().then_some(current.model.version);
-        articles::trash(&state.db, &current.model, version, at).await?;
+        let by = crate::content::events::By::new(Some(principal.id()), at);
+        articles::trash(&state.db, &current, version, by).await?;
         tracing::info!(article = %current.model.id, by = %principal.id(), "article moved to the trash");
         Ok(Deleted::NoContent)
     }
@@ -517,7 +519,8 @@ impl ArticlesApi {
     ) -> Result<ArticleSaved, TrashError> {
         require(&auth.0, Action::RestoreArticle)?;
         let at = state.clock.now();
-        workflow::restore(&state.db, id.0, at, state.workflow.trash_retention).await?;
+        let by = crate::content::events::By::new(Some(auth.0.id()), at);
+        workflow::restore(&state.db, id.0, by, state.workflow.trash_retention).await?;
         tracing::info!(article = %id.0, by = %auth.0.id(), "article restored from the trash");
         let current =
             articles::find_for_write(&state.db, &id.0.to_string(), policy::Visibility::All, at)
@@ -542,7 +545,7 @@ impl ArticlesApi {
         id: Path<Uuid>,
     ) -> Result<Deleted, TrashError> {
         require(&auth.0, Action::PurgeArticle)?;
-        workflow::purge(&state.db, id.0).await?;
+        workflow::purge(&state.db, id.0, super::by(&auth.0, &state)).await?;
         tracing::info!(article = %id.0, by = %auth.0.id(), "article deleted for good");
         Ok(Deleted::NoContent)
     }

@@ -123,7 +123,7 @@ pub(super) fn need(fields: &Selection) -> Need {
     }
 }
 
-pub(super) fn view(
+pub(crate) fn view(
     record: Record,
     related: &Related,
     include: Include,

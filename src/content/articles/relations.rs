@@ -220,7 +220,7 @@ pub(super) async fn load_relations(
 }
 
 /// Bylines and tags only (two statements).
-pub(super) async fn load_ids(
+pub async fn load_ids(
     db: &impl ConnectionTrait,
     models: Vec<article::Model>,
 ) -> Result<Vec<Record>, ApiError> {
@@ -252,6 +252,43 @@ pub(super) async fn load_ids(
         })
         .collect();
     Ok(records)
+}
+
+/// The authors and publishers the bylines of `records` name (two statements at
+/// most, whatever the number of records): what an article's view needs beyond
+/// its own row, byline and tags.
+pub(super) async fn names_of(
+    db: &impl ConnectionTrait,
+    records: &[&Record],
+) -> Result<Related, ApiError> {
+    let author_ids: HashSet<Uuid> = records
+        .iter()
+        .flat_map(|r| r.author_ids.iter().copied())
+        .collect();
+    let publisher_ids: HashSet<Uuid> = records
+        .iter()
+        .flat_map(|r| std::iter::once(r.model.publisher_id).chain(r.model.syndicated_from_id))
+        .collect();
+    let mut related = Related::default();
+    if !author_ids.is_empty() {
+        related.authors = author::Entity::find()
+            .filter(author::Column::Id.is_in(author_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+    }
+    if !publisher_ids.is_empty() {
+        related.publishers = publisher::Entity::find()
+            .filter(publisher::Column::Id.is_in(publisher_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+    }
+    Ok(related)
 }
 
 /// `record` with the related rows its view needs (the byline's names).

@@ -12,12 +12,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::changes::{announced_at, record as record_event, record_created, record_updated};
 use super::checks::{ArticleCreate, ArticleUpdate, Before, Draft, check};
 use super::query::visible;
 use super::relations::load_ids;
 use super::revisions::{Snapshot, record_revision};
 use super::{Actor, Record, Status, effective_status, not_found, stale};
 use crate::auth::policy::Visibility;
+use crate::content::events::{By, EventType};
 use crate::content::markdown;
 use crate::content::slug::{self, Key};
 use crate::content::text::Text;
@@ -157,9 +159,7 @@ pub async fn create_with_id(
         deleted_at: Set(None),
         comment_count: Set(0),
         // An article created public is announced by its `article.created`.
-        announced_at: Set(draft
-            .published_at
-            .filter(|p| matches!(draft.status, Status::Scheduled | Status::Published) && *p <= at)),
+        announced_at: Set(announced_at(draft.status, draft.published_at, at)),
     };
     // Each attempt is its own transaction: on PostgreSQL the unique violation of a
     // slug taken meanwhile aborts the transaction it happens in.
@@ -189,6 +189,7 @@ pub async fn create_with_id(
                     tag_ids: tag_ids.clone(),
                 };
                 record_revision(&txn, &record, None, "create", actor).await?;
+                record_created(&txn, &record, actor).await?;
                 txn.commit().await?;
                 Ok(record)
             })
@@ -242,6 +243,7 @@ pub async fn update(
     }
     check_slug(input.slug.value().map(Text::as_str), &mut errors);
     let before_snapshot = Snapshot::of(&current);
+    let before_record = current.clone();
     let Record {
         model: current,
         author_ids: old_authors,
@@ -352,6 +354,7 @@ pub async fn update(
     model.syndicated_from_id = Set(draft.syndicated_from_id);
     model.version = Set(version.saturating_add(1));
     model.updated_at = Set(at);
+    model.announced_at = Set(announced_at(draft.status, draft.published_at, at));
 
     let txn = crate::content::begin_write(db).await?;
     // Optimistic concurrency: the row changes only if nobody else changed it first.
@@ -387,26 +390,32 @@ pub async fn update(
         model,
     };
     record_revision(&txn, &record, Some(&before_snapshot), action, actor).await?;
+    record_updated(&txn, &before_record, &record, actor).await?;
     txn.commit().await?;
     Ok(record)
 }
 
-/// Moves an article to the trash; with `version`, only if it is still at it.
+/// Moves an article to the trash, with its `article.trashed` event; with
+/// `version`, only if it is still at it.
 pub async fn trash(
     db: &DatabaseConnection,
-    current: &article::Model,
+    current: &Record,
     version: Option<i32>,
-    at: DateTime<Utc>,
+    by: By,
 ) -> Result<(), ApiError> {
+    let txn = crate::content::begin_write(db).await?;
     let mut query = article::Entity::update_many()
-        .col_expr(article::Column::DeletedAt, Expr::value(at))
-        .filter(article::Column::Id.eq(current.id))
+        .col_expr(article::Column::DeletedAt, Expr::value(by.at))
+        .filter(article::Column::Id.eq(current.model.id))
         .filter(article::Column::DeletedAt.is_null());
     if let Some(v) = version {
         query = query.filter(article::Column::Version.eq(v));
     }
-    if query.exec(db).await?.rows_affected != 1 {
-        return Err(stale(current.version));
+    if query.exec(&txn).await?.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(stale(current.model.version));
     }
+    record_event(&txn, current, EventType::ArticleTrashed, by).await?;
+    txn.commit().await?;
     Ok(())
 }
