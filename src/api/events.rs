@@ -81,6 +81,9 @@ macro_rules! event_schemas {
                 /// The event's id (a UUIDv7), also sent as `webhook-id`: receivers
                 /// drop an id they have seen (delivery is at least once).
                 pub id: Uuid,
+                /// The event type (this schema's: `resource.action`).
+                #[oai(rename = "type")]
+                pub event_type: String,
                 /// When the change committed (RFC 3339, UTC).
                 pub occurred_at: DateTime<Utc>,
                 /// Its place in the log: every event before it has a smaller one.
@@ -187,6 +190,7 @@ pub struct PingEvent {
     pub event_type: String,
     /// When the test was asked for (RFC 3339, UTC).
     pub occurred_at: DateTime<Utc>,
+    /// What the test was sent to.
     pub data: PingData,
 }
 
@@ -208,6 +212,7 @@ pub struct EventFeedMeta {
 pub struct EventFeedPage {
     /// The events on this page, oldest first.
     pub data: Vec<Event>,
+    /// Where the page ends, and whether more follow.
     pub meta: EventFeedMeta,
 }
 
@@ -286,7 +291,8 @@ fn parse_types(types: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
         .unwrap_or_default()
         .split(',')
         .map(str::trim)
-        .filter(|p| !p.is_empty())
+        // `str::is_empty`, not poem-openapi's `Type::is_empty` (in scope here).
+        .filter(|p| !str::is_empty(p))
         .map(str::to_string)
         .collect();
     if patterns.len() > MAX_PATTERNS {
@@ -362,4 +368,21 @@ fn every_event_type_has_a_schema() {
     use crate::content::events::EventType;
     let types: Vec<&str> = EventType::ALL.into_iter().map(EventType::as_str).collect();
     assert_eq!(MAPPINGS, types.as_slice());
+}
+
+#[cfg(test)]
+#[test]
+fn types_are_comma_separated_patterns_and_none_means_every_type() {
+    assert_eq!(parse_types(None).unwrap(), Vec::<&str>::new());
+    assert_eq!(parse_types(Some(" , ")).unwrap(), Vec::<&str>::new());
+    assert_eq!(
+        parse_types(Some("tag.*, article.created")).unwrap(),
+        [
+            "article.created",
+            "tag.created",
+            "tag.updated",
+            "tag.deleted"
+        ]
+    );
+    assert!(parse_types(Some("tag.*,nope")).is_err());
 }

@@ -16,6 +16,7 @@ mod conformance;
 mod cors;
 mod demo;
 mod edge;
+mod events;
 mod examples;
 mod fields;
 mod hostile;

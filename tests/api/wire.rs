@@ -149,6 +149,7 @@ async fn read_routes(app: &TestApp) -> Vec<(String, Option<String>)> {
         ("/api/v1/users".into(), admin.clone()),
         (format!("/api/v1/users/{user}"), admin.clone()),
         ("/api/v1/auth/me".into(), admin.clone()),
+        ("/api/v1/events?limit=5".into(), admin.clone()),
         ("/health/live".into(), None),
         ("/health/ready".into(), None),
         ("/openapi.json".into(), None),

@@ -159,7 +159,7 @@ pub async fn announce_due(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<
         let claimed = article::Entity::update_many()
             .col_expr(
                 article::Column::AnnouncedAt,
-                Expr::col(article::Column::PublishedAt).into(),
+                Expr::col(article::Column::PublishedAt),
             )
             .filter(article::Column::Id.eq(id))
             .filter(due())
