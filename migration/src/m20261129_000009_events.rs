@@ -101,6 +101,8 @@ enum WebhookAttempts {
 enum Articles {
     Table,
     AnnouncedAt,
+    PublishedAt,
+    Status,
 }
 
 fn timestamp<T: IntoIden>(col: T) -> ColumnDef {
@@ -375,12 +377,27 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        // Articles already public when this runs have been announced (by nobody).
+        // The worker's question every round: which scheduled articles are due?
         manager
             .get_connection()
             .execute_unprepared(
-                "UPDATE articles SET announced_at = published_at \
-                 WHERE status = 'scheduled' AND published_at IS NOT NULL",
+                "CREATE INDEX idx_articles_scheduled ON articles (published_at) \
+                 WHERE status = 'scheduled' AND deleted_at IS NULL",
+            )
+            .await?;
+        // Scheduled articles already public when this runs were announced (by nobody);
+        // those still to come will be, when their time comes.
+        manager
+            .exec_stmt(
+                Query::update()
+                    .table(Articles::Table)
+                    .value(Articles::AnnouncedAt, Expr::col(Articles::PublishedAt))
+                    .and_where(Expr::col(Articles::Status).eq("scheduled"))
+                    .and_where(
+                        Expr::col(Articles::PublishedAt)
+                            .lte(sea_orm_migration::sea_orm::prelude::ChronoUtc::now()),
+                    )
+                    .take(),
             )
             .await?;
 
@@ -410,6 +427,8 @@ impl MigrationTrait for Migration {
             db.execute_unprepared("DROP FUNCTION IF EXISTS dispatch_event_recorded()")
                 .await?;
         }
+        db.execute_unprepared("DROP INDEX IF EXISTS idx_articles_scheduled")
+            .await?;
         manager
             .alter_table(
                 Table::alter()
