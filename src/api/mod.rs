@@ -18,6 +18,7 @@ pub mod security;
 pub mod spec;
 pub mod tags;
 pub mod users;
+pub mod webhooks;
 
 use poem_openapi::{LicenseObject, ServerObject};
 use poem_openapi::{Object, OpenApiService, Tags};
@@ -48,6 +49,9 @@ pub enum ApiTags {
     Comments,
     /// Accounts and their roles (admins only).
     Users,
+    /// Endpoints that receive events as signed HTTP POSTs, their deliveries, retries and
+    /// test pings (admins only).
+    Webhooks,
     /// Liveness and readiness for orchestrators.
     Health,
 }
@@ -161,6 +165,7 @@ pub type Apis = (
     authors::AuthorsApi,
     tags::TagsApi,
     users::UsersApi,
+    webhooks::WebhooksApi,
     health::HealthApi,
 );
 
@@ -175,6 +180,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             authors::AuthorsApi,
             tags::TagsApi,
             users::UsersApi,
+            webhooks::WebhooksApi,
             health::HealthApi,
         ),
         "Dispatch",
