@@ -565,6 +565,7 @@ impl WebhooksApi {
         method = "get",
         operation_id = "listWebhookDeliveries"
     )]
+    #[allow(clippy::too_many_arguments)] // one per query parameter, as poem-openapi wants
     async fn deliveries(
         &self,
         state: Data<&AppState>,

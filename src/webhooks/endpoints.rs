@@ -403,7 +403,7 @@ pub async fn rotate(
         change
             .col_expr(
                 webhook::Column::PreviousSecret,
-                Expr::col(webhook::Column::Secret).into(),
+                Expr::col(webhook::Column::Secret),
             )
             .col_expr(
                 webhook::Column::PreviousSecretUntil,

@@ -501,7 +501,9 @@ async fn every_webhook_operation_is_for_admins_only() {
         ping.assert_status(202);
         let retry = format!("{deliveries}/{}/retry", ping.id());
         let count = format!("{hooks}?count=true");
-        let ops: [(&str, Method, String, Option<Value>, String, u16); 9] = [
+        // (what, method, path, body, what to snapshot, the admin's status)
+        type Op<'a> = (&'a str, Method, String, Option<Value>, String, u16);
+        let ops: [Op; 9] = [
             (
                 "list webhooks",
                 Method::GET,
