@@ -461,7 +461,7 @@ impl WebhooksApi {
         require(&auth.0, Action::ManageWebhooks)?;
         let now = state.clock.now();
         let created = endpoints::create(&state.db, state.events.allow_private, body.0, now).await?;
-        tracing::info!(webhook = %created.id, url = %created.url, by = %auth.0.id(), "webhook created");
+        tracing::info!(webhook = %created.id, by = %auth.0.id(), "webhook created");
         Ok(WebhookCreated(WebhookWithSecret::of(created, now)))
     }
 

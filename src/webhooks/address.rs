@@ -151,8 +151,8 @@ fn parse(url: &str) -> Result<Url, String> {
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(
-            "must not carry credentials (user:password@): URLs are logged; put a token in \
-             the path or query instead, or rely on the signature"
+            "must not carry credentials (user:password@): the URL is shown to admins and \
+             logged in clear; receivers authenticate deliveries by their signature"
                 .to_string(),
         );
     }

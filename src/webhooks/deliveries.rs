@@ -115,6 +115,7 @@ pub async fn list(
     state: Option<DeliveryState>,
     params: &PageParams,
 ) -> Result<Page<WithAttempts>, ApiError> {
+    // A 404 for an unknown endpoint, rather than an empty list.
     enabled(db, webhook_id).await?;
     let mut base =
         webhook_delivery::Entity::find().filter(webhook_delivery::Column::WebhookId.eq(webhook_id));

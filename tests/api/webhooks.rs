@@ -663,6 +663,41 @@ async fn a_test_ping_is_queued_as_a_pending_delivery_and_can_be_retried() {
         .await
         .assert_problem(400);
 
+    // A delivery whose event is no longer kept (past the retention) cannot be sent again.
+    let expired = Uuid::now_v7();
+    entity::webhook_delivery::ActiveModel {
+        id: Set(expired),
+        webhook_id: Set(id.parse().unwrap()),
+        event_position: Set(Some(999_999)),
+        event_id: Set(Uuid::now_v7()),
+        event_type: Set("tag.created".into()),
+        resource_key: Set(format!("tag:{}", Uuid::now_v7())),
+        payload: Set(None),
+        state: Set("failed".into()),
+        attempts: Set(9),
+        next_attempt_at: Set(None),
+        lease_id: Set(None),
+        lease_until: Set(None),
+        last_status: Set(Some(500)),
+        last_error: Set(None),
+        created_at: Set(failed_at),
+        updated_at: Set(failed_at),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    app.send(
+        Method::POST,
+        &format!("{path}/deliveries/{expired}/retry"),
+        Some(&app.admin),
+        None,
+    )
+    .await
+    .assert_problem(409)
+    .assert_fields(&["delivery_id"]);
+    let failed = deliveries(&app, &path, "?state=failed").await;
+    assert_eq!(ids(&failed), [expired.to_string()], "left as it was");
+
     // A disabled webhook's deliveries are not retried.
     app.patch(&path, json!({"enabled": false}))
         .await
