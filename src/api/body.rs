@@ -1,4 +1,5 @@
-//! [`JsonBody`]: the JSON request payload of every write.
+//! [`JsonBody`]: the JSON request payload of every write (and [`OptionalJsonBody`]
+//! where it may be left out).
 //!
 //! It documents exactly what poem-openapi's `Json` documents, but before handing
 //! the value to the object's parser it checks it against the object's own schema,
@@ -7,9 +8,11 @@
 //! at once, instead of the parser's first complaint about a type.
 
 use poem::{FromRequest, Request, RequestBody};
+use poem_openapi::error::ContentTypeError;
 use poem_openapi::payload::{ParsePayload, Payload};
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, Type};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde_json::Value;
 
 use crate::content::text;
@@ -46,38 +49,92 @@ impl<T: ParseFromJSON + Type> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let data = Vec::<u8>::from_request(request, body).await?;
+        let data = <Vec<u8> as FromRequest>::from_request(request, body).await?;
         if data.iter().all(u8::is_ascii_whitespace) {
             return Err(refuse(
                 "The request body is empty; send a JSON object.".into(),
                 vec![],
             ));
         }
-        let value: Value = serde_json::from_slice(&data).map_err(|err| {
-            refuse(
-                format!("The request body is not valid JSON: {err}."),
-                vec![],
-            )
-        })?;
-        let errors = schema_errors::<T>(&value);
-        if !errors.is_empty() {
-            let detail = errors
-                .iter()
-                .map(|e| format!("`{}`: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(refuse(detail, errors));
-        }
-        T::parse_from_json(Some(value)).map(Self).map_err(|err| {
-            poem_openapi::error::ParseRequestPayloadError {
-                reason: err.into_message(),
-            }
-            .into()
-        })
+        parse(&data).map(Self)
     }
 }
 
+/// `data` as a `T`: JSON that meets `T`'s schema, or the 400 naming what does not.
+fn parse<T: ParseFromJSON + Type>(data: &[u8]) -> poem::Result<T> {
+    let value: Value = serde_json::from_slice(data).map_err(|err| {
+        refuse(
+            format!("The request body is not valid JSON: {err}."),
+            vec![],
+        )
+    })?;
+    let errors = schema_errors::<T>(&value);
+    if !errors.is_empty() {
+        let detail = errors
+            .iter()
+            .map(|e| format!("`{}`: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(refuse(detail, errors));
+    }
+    T::parse_from_json(Some(value)).map_err(|err| {
+        poem_openapi::error::ParseRequestPayloadError {
+            reason: err.into_message(),
+        }
+        .into()
+    })
+}
+
 poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: ParseFromJSON + Type);
+
+/// A JSON request body of type `T` that may be left out: no body at all (or only
+/// whitespace) is `None`; anything else is read as [`JsonBody`] reads it, and must
+/// say it is JSON.
+#[derive(Debug, Clone)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<'a, T: ParseFromJSON + Type> ApiExtractor<'a> for OptionalJsonBody<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: <JsonBody<T> as Payload>::CONTENT_TYPE,
+                schema: T::schema_ref(),
+            }],
+            required: false,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let data = <Vec<u8> as FromRequest>::from_request(request, body).await?;
+        if data.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        match request.content_type() {
+            Some(content_type) if JsonBody::<T>::check_content_type(content_type) => {
+                parse(&data).map(|value| Self(Some(value)))
+            }
+            Some(content_type) => Err(ContentTypeError::NotSupported {
+                content_type: content_type.to_string(),
+            }
+            .into()),
+            None => Err(ContentTypeError::ExpectContentType.into()),
+        }
+    }
+}
 
 /// What is wrong with `value` as a `T`, field by field (empty when nothing is).
 pub fn schema_errors<T: Type>(value: &Value) -> Vec<FieldError> {

@@ -6,10 +6,13 @@
 //! second run would trip over. Objects carry `#[oai(example)]` where they are
 //! declared; the values are all here.
 //!
-//! What cannot have a working default: `users/{id}` and `comments/{id}` (no demo
-//! user or comment has a fixed id: use one from a create's answer), the refresh and
-//! logout bodies (paste the `refresh_token` of a login), and a second Execute of the
-//! user create (the email is then taken: 409).
+//! What cannot have a working default: `users/{id}`, `comments/{id}` and
+//! `webhooks/{id}` (no demo user, comment or webhook has a fixed id: use one from a
+//! create's answer), the refresh and logout bodies (paste the `refresh_token` of a
+//! login), a second Execute of the user create (the email is then taken: 409), and
+//! the webhook's URL: its `.example` host never resolves (RFC 2606), so only a
+//! server with `DISPATCH_WEBHOOK_ALLOW_PRIVATE=true`, which skips the address
+//! checks, accepts it; anywhere else, put a receiver of your own there.
 
 use poem_openapi::types::{Example, MaybeUndefined};
 
@@ -22,6 +25,7 @@ use crate::content::taxonomy::{
     AuthorCreate, AuthorUpdate, PublisherCreate, PublisherUpdate, TagCreate, TagUpdate,
 };
 use crate::demo;
+use crate::webhooks::endpoints::{SecretRotation, WebhookCreate, WebhookUpdate};
 
 /// The first admin the README creates (`DISPATCH_ADMIN_EMAIL`, `DISPATCH_ADMIN_PASSWORD`).
 pub const README_ADMIN_EMAIL: &str = "you@example.com";
@@ -237,6 +241,40 @@ impl Example for ArticleUpdate {
             syndicated_from_id: MaybeUndefined::Undefined,
             author_ids: MaybeUndefined::Value(vec![demo::MAREN_OKAFOR]),
             tag_ids: MaybeUndefined::Value(vec![demo::LOCAL_POLITICS, demo::CLIMATE]),
+        }
+    }
+}
+
+impl Example for WebhookCreate {
+    fn example() -> Self {
+        WebhookCreate {
+            url: "https://hooks.greyportgazette.example/dispatch".into(),
+            description: Some("Rebuilds the Gazette's static site when a story changes.".into()),
+            event_types: vec!["article.*".into(), "tag.*".into()],
+            enabled: true,
+        }
+    }
+}
+
+impl Example for WebhookUpdate {
+    fn example() -> Self {
+        WebhookUpdate {
+            url: MaybeUndefined::Undefined,
+            description: MaybeUndefined::Undefined,
+            event_types: MaybeUndefined::Value(vec![
+                "article.published".into(),
+                "article.updated".into(),
+                "article.unpublished".into(),
+            ]),
+            enabled: MaybeUndefined::Value(true),
+        }
+    }
+}
+
+impl Example for SecretRotation {
+    fn example() -> Self {
+        SecretRotation {
+            overlap_seconds: 3600,
         }
     }
 }

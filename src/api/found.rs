@@ -271,4 +271,8 @@ described!(
     super::users::UserList => "A page of users.", true,
     super::comments::Comment => "The comment.", false,
     super::comments::CommentList => "A page of comments.", true,
+    super::webhooks::Webhook => "The webhook (never its secret).", false,
+    super::webhooks::WebhookList => "A page of webhooks.", true,
+    super::webhooks::WebhookWithSecret => "The webhook with its new signing secret, shown this once.", false,
+    super::webhooks::DeliveryList => "A page of deliveries, each with its attempts.", true,
 );

@@ -18,6 +18,7 @@ use super::comments::{Comment, CommentList};
 use super::publishers::{Publisher, PublisherList};
 use super::tags::{Tag, TagList};
 use super::users::{User, UserList};
+use super::webhooks::{DeliveryList, Webhook, WebhookList};
 
 /// The keys of one response, in order, without repeats.
 #[derive(Default)]
@@ -141,4 +142,12 @@ macro_rules! unkeyed {
     )+};
 }
 
-unkeyed!(User, UserList, RevisionList, TrashList);
+unkeyed!(
+    User,
+    UserList,
+    RevisionList,
+    TrashList,
+    Webhook,
+    WebhookList,
+    DeliveryList
+);

@@ -19,6 +19,7 @@ pub mod security;
 pub mod spec;
 pub mod tags;
 pub mod users;
+pub mod webhooks;
 
 use poem_openapi::{LicenseObject, ServerObject};
 use poem_openapi::{Object, OpenApiService, Tags};
@@ -51,6 +52,9 @@ pub enum ApiTags {
     Users,
     /// Every change, in commit order: the feed for consumers that pull (editors and admins).
     Events,
+    /// Endpoints that receive events as signed HTTP POSTs, their deliveries, retries and
+    /// test pings (admins only).
+    Webhooks,
     /// Liveness and readiness for orchestrators.
     Health,
 }
@@ -170,6 +174,7 @@ pub type Apis = (
     tags::TagsApi,
     users::UsersApi,
     events::EventsApi,
+    webhooks::WebhooksApi,
     health::HealthApi,
 );
 
@@ -185,6 +190,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             tags::TagsApi,
             users::UsersApi,
             events::EventsApi,
+            webhooks::WebhooksApi,
             health::HealthApi,
         ),
         "Dispatch",

@@ -8,7 +8,8 @@
 //! - Every request object says `additionalProperties: false`: [`super::body::JsonBody`]
 //!   refuses an unknown field with a 400.
 //! - Request properties carry the rules the domain checks ([`rules`]): the slug
-//!   pattern and length, email and URL formats, the password's length, taken from
+//!   pattern and length, email and URL formats, the password's length, how many
+//!   event types a webhook may choose, taken from
 //!   the same constants the checks use; the `include` query parameter its pattern.
 //!   The domain still does the checking (the problem bodies stay its own).
 //! - Every `fields` query parameter lists the names it takes and carries their
@@ -23,6 +24,7 @@ use serde_json::{Map, Value, json};
 use super::fields;
 use crate::auth::password;
 use crate::content::articles::Include;
+use crate::content::events;
 use crate::content::slug;
 
 /// The finished document.
@@ -211,6 +213,11 @@ pub fn rules() -> Vec<(&'static str, &'static str, Value)> {
     }
     for schema in ["UserCreate", "UserUpdate"] {
         rules.push((schema, "password", password.clone()));
+    }
+    let patterns = json!({"minItems": 1, "maxItems": events::MAX_PATTERNS});
+    for schema in ["WebhookCreate", "WebhookUpdate"] {
+        rules.push((schema, "url", url.clone()));
+        rules.push((schema, "event_types", patterns.clone()));
     }
     rules
 }

@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Resp, TestApp, read, spawn_app};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Resp, TestApp, read, spawn_app_with};
 
 /// The document the server serves and `openapi.yaml` holds.
 fn spec() -> Value {
@@ -359,6 +359,7 @@ impl Checker {
             let path = tpl
                 .replace("{id_or_slug}", "nowhere")
                 .replace("{id}", "0190a0b0-0000-7000-8000-000000000001")
+                .replace("{delivery_id}", "0190a0b0-0000-7000-8000-000000000002")
                 .replace("{number}", "1");
             for (method, op) in ops.as_object().into_iter().flatten() {
                 let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -599,7 +600,9 @@ fn keys_out_of_declared_order_are_found() {
 #[tokio::test]
 async fn every_operation_answers_as_the_spec_says() {
     use dispatch::auth::Role;
-    let app = spawn_app().await;
+    // Private webhook addresses are allowed: the tour's webhook points at a loopback
+    // port where nothing listens, so that nothing leaves the machine.
+    let app = spawn_app_with(&[("DISPATCH_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
     let mut c = Checker::new();
     let admin = app.admin.clone();
     let contributor = app.user(Role::Contributor, None).await;
@@ -1294,6 +1297,171 @@ async fn every_operation_answers_as_the_spec_says() {
         409,
     )
     .await;
+
+    // Webhooks.
+    let hooks = format!("{v1}/webhooks");
+    let nowhere = format!("{hooks}/0190a0b0-0000-7000-8000-000000000001");
+    let made = c
+        .expect(
+            &app,
+            Call::post(&hooks).token(&admin).json(json!({
+                "url": "http://127.0.0.1:9/hook", "description": "A receiver.",
+                "event_types": ["article.*", "tag.deleted"],
+            })),
+            201,
+        )
+        .await;
+    c.expect(
+        &app,
+        Call::post(&hooks)
+            .token(&admin)
+            .json(json!({"url": "ftp://files.example/x"})),
+        422,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&hooks).token(&admin).json(json!({"url": 5})),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&hooks).json(json!({"url": "http://127.0.0.1:9/"})),
+        401,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&hooks)
+            .token(&contributor.token)
+            .json(json!({"url": "http://127.0.0.1:9/"})),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{hooks}?count=true&limit=1")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(&app, Call::get(&hooks).token(&contributor.token), 403)
+        .await;
+    c.expect(&app, Call::get(&hooks), 401).await;
+    let hook = format!("{hooks}/{}", made.id());
+    c.expect(&app, Call::get(&hook).token(&admin), 200).await;
+    c.expect(
+        &app,
+        Call::get(format!("{hooks}/not-a-uuid")).token(&admin),
+        400,
+    )
+    .await;
+    c.expect(&app, Call::get(&nowhere).token(&admin), 404).await;
+    c.expect(
+        &app,
+        Call::patch(&hook)
+            .token(&admin)
+            .json(json!({"enabled": false, "description": null})),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&hook)
+            .token(&admin)
+            .json(json!({"event_types": []})),
+        422,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&nowhere)
+            .token(&admin)
+            .json(json!({"enabled": true})),
+        404,
+    )
+    .await;
+    c.expect(&app, Call::post(format!("{hook}/test")).token(&admin), 409)
+        .await;
+    c.expect(
+        &app,
+        Call::patch(&hook)
+            .token(&admin)
+            .json(json!({"enabled": true})),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{hook}/secret")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{hook}/secret"))
+            .token(&admin)
+            .json(json!({"overlap_seconds": 60})),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{hook}/secret"))
+            .token(&admin)
+            .json(json!({"overlap_seconds": -1})),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{nowhere}/secret")).token(&admin),
+        404,
+    )
+    .await;
+    let ping = c
+        .expect(&app, Call::post(format!("{hook}/test")).token(&admin), 202)
+        .await;
+    c.expect(
+        &app,
+        Call::post(format!("{nowhere}/test")).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{hook}/deliveries?count=true&state=pending")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{hook}/deliveries?state=lost")).token(&admin),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{nowhere}/deliveries")).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{hook}/deliveries/{}/retry", ping.id())).token(&admin),
+        202,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{hook}/deliveries/{}/retry", made.id())).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(&app, Call::delete(&hook).token(&contributor.token), 403)
+        .await;
+    c.expect(&app, Call::delete(&hook).token(&admin), 204).await;
+    c.expect(&app, Call::delete(&hook).token(&admin), 404).await;
 
     // The events feed: the changes above, each event checked against its type's schema.
     let events = format!("{v1}/events");

@@ -36,5 +36,6 @@ mod sessions;
 mod tags;
 mod tokens;
 mod users;
+mod webhooks;
 mod wire;
 mod workflow;

@@ -1,6 +1,7 @@
 //! The permission matrix of `shared/API.md`, table-driven: every write endpoint ×
 //! every role × own/not-own (and draft/published) → the exact status, and after
-//! every refusal the resource is exactly as it was.
+//! every refusal the resource is exactly as it was. Webhooks and users are for admins
+//! only, every one of their operations, reads included.
 
 use std::collections::HashMap;
 
@@ -8,7 +9,7 @@ use dispatch::auth::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Resp, TestApp, spawn_app};
+use crate::helpers::{Resp, TestApp, spawn_app_with};
 
 /// Anonymous, then each role.
 const WHO: [Option<Role>; 5] = [
@@ -32,7 +33,12 @@ struct World {
 
 impl World {
     async fn new() -> Self {
-        let app = spawn_app().await;
+        Self::with(&[]).await
+    }
+
+    /// A world whose application has these extra settings.
+    async fn with(extra: &[(&str, &str)]) -> Self {
+        let app = spawn_app_with(extra).await;
         let publisher = app.publisher("Ledger").await;
         let other = app.author("Nobody's Byline").await;
         let mut own = HashMap::new();
@@ -468,4 +474,113 @@ async fn taxonomy_and_user_writes_follow_the_matrix() {
         .await;
     }
     assert_eq!(w.cases, 3 * 5 * 3 + 5 * 5);
+}
+
+#[tokio::test]
+async fn every_webhook_operation_is_for_admins_only() {
+    // Private addresses allowed: the webhooks point at a loopback port where nothing
+    // listens, so that the pings queued here go nowhere.
+    let mut w = World::with(&[("DISPATCH_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+    let hooks = "/api/v1/webhooks";
+    let body = json!({"url": "http://127.0.0.1:9/hook"});
+    let row = [401, 403, 403, 403, 0];
+    for (who, refusal) in WHO.iter().zip(row) {
+        let ok = |status: u16| if refusal == 0 { status } else { refusal };
+        let made = w.app.create(hooks, body.clone()).await;
+        let path = format!("{hooks}/{}", made["id"].as_str().unwrap());
+        let deliveries = format!("{path}/deliveries");
+        let ping = w
+            .app
+            .send(
+                Method::POST,
+                &format!("{path}/test"),
+                Some(&w.app.admin),
+                None,
+            )
+            .await;
+        ping.assert_status(202);
+        let retry = format!("{deliveries}/{}/retry", ping.id());
+        let count = format!("{hooks}?count=true");
+        // (what, method, path, body, what to snapshot, the admin's status)
+        type Op<'a> = (&'a str, Method, String, Option<Value>, String, u16);
+        let ops: [Op; 9] = [
+            (
+                "list webhooks",
+                Method::GET,
+                hooks.into(),
+                None,
+                count.clone(),
+                200,
+            ),
+            (
+                "create a webhook",
+                Method::POST,
+                hooks.into(),
+                Some(body.clone()),
+                count,
+                201,
+            ),
+            (
+                "read a webhook",
+                Method::GET,
+                path.clone(),
+                None,
+                path.clone(),
+                200,
+            ),
+            (
+                "change a webhook",
+                Method::PATCH,
+                path.clone(),
+                Some(json!({"description": "changed"})),
+                path.clone(),
+                200,
+            ),
+            (
+                "rotate its secret",
+                Method::POST,
+                format!("{path}/secret"),
+                None,
+                path.clone(),
+                200,
+            ),
+            (
+                "list its deliveries",
+                Method::GET,
+                deliveries.clone(),
+                None,
+                deliveries.clone(),
+                200,
+            ),
+            (
+                "retry a delivery",
+                Method::POST,
+                retry,
+                None,
+                deliveries.clone(),
+                202,
+            ),
+            (
+                "send a test ping",
+                Method::POST,
+                format!("{path}/test"),
+                None,
+                deliveries,
+                202,
+            ),
+            (
+                "delete a webhook",
+                Method::DELETE,
+                path.clone(),
+                None,
+                path.clone(),
+                204,
+            ),
+        ];
+        for (why, method, target, body, snapshot, admin) in ops {
+            w.check(why, *who, method, &target, body, &snapshot, ok(admin))
+                .await;
+        }
+    }
+    assert_eq!(w.cases, 5 * 9);
 }

@@ -125,6 +125,17 @@ async fn read_routes(app: &TestApp) -> Vec<(String, Option<String>)> {
     .await
     .assert_status(200);
     let user = app.user(Role::Editor, None).await.id;
+    // Last, so that no event is recorded for it to receive (a public address literal,
+    // which needs no resolving).
+    let webhook = app
+        .create(
+            "/api/v1/webhooks",
+            json!({"url": "https://93.184.216.34/hooks"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let admin = Some(app.admin.clone());
     vec![
         ("/api/v1/articles".into(), None),
@@ -148,6 +159,12 @@ async fn read_routes(app: &TestApp) -> Vec<(String, Option<String>)> {
         (format!("/api/v1/tags/{tag}"), None),
         ("/api/v1/users".into(), admin.clone()),
         (format!("/api/v1/users/{user}"), admin.clone()),
+        ("/api/v1/webhooks".into(), admin.clone()),
+        (format!("/api/v1/webhooks/{webhook}"), admin.clone()),
+        (
+            format!("/api/v1/webhooks/{webhook}/deliveries"),
+            admin.clone(),
+        ),
         ("/api/v1/auth/me".into(), admin.clone()),
         ("/api/v1/events?limit=5".into(), admin.clone()),
         ("/health/live".into(), None),
