@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Each top-level module's layer: a module may import only modules of a lower
-/// layer, except that `accounts` and `content` (one layer) may use each other.
+/// layer, except that `accounts` and `content` (one layer) may use each other, and
+/// `webhooks` (the same layer) may use `content`.
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
     ("demo", 0),
@@ -31,6 +32,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("state", 3),
     ("accounts", 4),
     ("content", 4),
+    ("webhooks", 4),
     ("api", 5),
     ("cache", 5),
     ("docs", 5),
@@ -42,7 +44,12 @@ const LAYERS: &[(&str, u8)] = &[
 ];
 
 /// The pairs of one layer that may import each other.
-const SIBLINGS: &[(&str, &str)] = &[("accounts", "content"), ("content", "accounts")];
+const SIBLINGS: &[(&str, &str)] = &[
+    ("accounts", "content"),
+    ("content", "accounts"),
+    // Webhooks deliver the content's events; content never names webhooks.
+    ("webhooks", "content"),
+];
 
 fn layer(module: &str) -> Option<u8> {
     LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
