@@ -13,8 +13,8 @@ use dispatch::clock::Clock;
 use dispatch::content::events::{self, Change, EventType};
 use entity::{event, webhook, webhook_attempt, webhook_delivery};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -62,15 +62,23 @@ fn new_secret() -> String {
 /// Registers an endpoint for `url` choosing `patterns`, from the next event on.
 /// (Written to the database until the admin API for webhooks lands.)
 async fn register(app: &TestApp, url: &str, patterns: &[&str]) -> Hook {
+    register_on(&app.db, app.clock.now(), url, patterns).await
+}
+
+async fn register_on(
+    db: &sea_orm::DatabaseConnection,
+    now: chrono::DateTime<chrono::Utc>,
+    url: &str,
+    patterns: &[&str],
+) -> Hook {
     let cursor: Option<i64> = event::Entity::find()
         .select_only()
         .column_as(event::Column::Position.max(), "max")
         .into_tuple()
-        .one(&app.db)
+        .one(db)
         .await
         .unwrap()
         .flatten();
-    let now = app.clock.now();
     let secret = new_secret();
     let id = Uuid::now_v7();
     webhook::ActiveModel {
@@ -88,7 +96,7 @@ async fn register(app: &TestApp, url: &str, patterns: &[&str]) -> Hook {
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&app.db)
+    .insert(db)
     .await
     .unwrap();
     Hook { id, secret }
@@ -97,14 +105,24 @@ async fn register(app: &TestApp, url: &str, patterns: &[&str]) -> Hook {
 /// Makes a change to the resource `resource` that records one event of `event_type`.
 /// (Recorded directly until the writes record their own events.)
 async fn change(app: &TestApp, event_type: EventType, resource: Uuid) {
-    let txn = dispatch::content::begin_write(&app.db).await.unwrap();
+    record_on(&app.db, app.clock.now(), event_type, resource).await;
+}
+
+/// Records one event of `event_type` about `resource` at `at`, in a transaction of its own.
+async fn record_on(
+    db: &sea_orm::DatabaseConnection,
+    at: chrono::DateTime<chrono::Utc>,
+    event_type: EventType,
+    resource: Uuid,
+) {
+    let txn = dispatch::content::begin_write(db).await.unwrap();
     events::record(
         &txn,
         Change {
             event_type,
             resource_id: resource,
             actor_id: None,
-            at: app.clock.now(),
+            at,
             data: json!({"id": resource, "name": "The Courier"}),
             previous: None,
         },
@@ -841,4 +859,92 @@ async fn only_the_first_kilobyte_of_an_endless_answer_is_read_and_kept() {
         Some("x".repeat(1024).as_str())
     );
     assert!(tried[0].duration_ms < 3000, "{}", tried[0].duration_ms);
+}
+
+#[tokio::test]
+async fn two_nodes_on_postgresql_share_the_deliveries_each_sent_once_in_order() {
+    use dispatch::config::Config;
+    use dispatch::startup::{self, Application};
+    if !std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+        eprintln!("skipped: two nodes share a PostgreSQL database; set TEST_DATABASE_URL");
+        return;
+    }
+    let (url, _guard) = crate::helpers::fresh_database().await;
+    let db = startup::connect(&url).await.unwrap();
+    startup::migrate(&db).await.unwrap();
+    let receiver = Receiver::start().await;
+    receiver.rule(|_| Some(Reply::Slow(Duration::from_millis(2), 200)));
+    let hook = register_on(&db, chrono::Utc::now(), &receiver.url, &["*"]).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    for _ in 0..2 {
+        let env = [
+            ("DATABASE_URL", url.as_str()),
+            ("DISPATCH_BIND", "127.0.0.1:0"),
+            ("DISPATCH_JWT_SECRET", crate::helpers::SECRET),
+            ("DISPATCH_WEBHOOK_ALLOW_PRIVATE", "true"),
+            ("DISPATCH_CACHE_BYTES", "0"),
+        ];
+        let config = Config::from_lookup(|key| {
+            env.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        let node_db = startup::connect(&url).await.unwrap();
+        let node = Application::build(config, node_db).await.unwrap();
+        let mut stopped = stopped.clone();
+        tokio::spawn(node.run_until(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+    }
+    let resources: Vec<Uuid> = (0..40).map(|_| Uuid::now_v7()).collect();
+    let total = 1000;
+    for n in 0..total {
+        let event_type = if n < resources.len() {
+            EventType::ArticleCreated
+        } else {
+            EventType::ArticleUpdated
+        };
+        record_on(
+            &db,
+            chrono::Utc::now(),
+            event_type,
+            resources[n % resources.len()],
+        )
+        .await;
+    }
+    let got = receiver.wait_for(total).await;
+    receiver.stays_at(total, QUIET).await;
+    let _ = stop.send(true);
+
+    let mut ids: Vec<&str> = got
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "every event arrived, none twice");
+    for resource in &resources {
+        let mine: Vec<_> = got
+            .iter()
+            .filter(|r| r.json()["resource_id"] == json!(resource))
+            .collect();
+        let sequences: Vec<i64> = mine
+            .iter()
+            .map(|r| r.json()["sequence"].as_i64().unwrap())
+            .collect();
+        assert_eq!(sequences, (1..=sequences.len() as i64).collect::<Vec<_>>());
+        for pair in mine.windows(2) {
+            assert!(pair[1].arrived >= pair[0].answered, "{sequences:?}");
+        }
+    }
+    let delivered = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::WebhookId.eq(hook.id))
+        .filter(webhook_delivery::Column::State.eq("delivered"))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(delivered, total as u64);
+    let attempts = webhook_attempt::Entity::find().count(&db).await.unwrap();
+    assert_eq!(attempts, total as u64, "one attempt each");
 }
