@@ -1,7 +1,8 @@
 //! Metrics in the Prometheus text format at `GET /metrics`: every request counted and
 //! timed by route template, method and status class; the database pools' gauges
 //! (read at scrape time); sign-in failures, rate-limit refusals and database outages
-//! counted where they happen; the response cache's numbers. One recorder serves the
+//! counted where they happen; the response cache's numbers; webhook delivery
+//! attempts by outcome and the lag from event to delivery. One recorder serves the
 //! whole process (the `metrics` facade allows one), so several applications in one
 //! process (the tests) share it. `/metrics` is guarded by `DISPATCH_METRICS_TOKEN`
 //! when set, and otherwise answers loopback clients only.

@@ -473,9 +473,10 @@ impl Application {
             events: Arc::new(config.events.clone()),
         };
         let has_users = bootstrap_admin(&state, &config).await?;
-        let worker_db = match config.events.worker {
-            true => Some(worker_pool(&config, &state.db).await?),
-            false => None,
+        let worker_db = if config.events.worker {
+            Some(worker_pool(&config, &state.db).await?)
+        } else {
+            None
         };
 
         let acceptor = TcpListener::bind(config.bind)

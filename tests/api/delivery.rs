@@ -274,6 +274,28 @@ async fn an_event_arrives_signed_with_the_standard_webhooks_headers() {
     assert_eq!(tried[0].status_code, Some(200));
     assert_eq!(tried[0].response_body.as_deref(), Some("answered 200"));
     assert_eq!(tried[0].error, None);
+
+    // Counted, and its lag from the event measured (the recorder is the process's).
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let delivered = metrics
+        .lines()
+        .find(|l| l.starts_with("dispatch_webhook_deliveries_total{outcome=\"delivered\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_default();
+    assert!(delivered >= 1.0, "{metrics}");
+    assert!(
+        metrics.contains("dispatch_webhook_delivery_lag_seconds_bucket{le=\"0.01\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -947,4 +969,14 @@ async fn two_nodes_on_postgresql_share_the_deliveries_each_sent_once_in_order() 
     assert_eq!(delivered, total as u64);
     let attempts = webhook_attempt::Entity::find().count(&db).await.unwrap();
     assert_eq!(attempts, total as u64, "one attempt each");
+}
+
+#[tokio::test]
+async fn a_process_without_the_worker_delivers_nothing() {
+    let app = webhook_app(&[("DISPATCH_WEBHOOK_WORKER", "false")]).await;
+    let receiver = Receiver::start().await;
+    let hook = register(&app, &receiver.url, &["*"]).await;
+    change(&app, EventType::TagCreated, Uuid::now_v7()).await;
+    receiver.stays_at(0, QUIET).await;
+    assert!(deliveries(&app, &hook).await.is_empty());
 }
