@@ -1,7 +1,8 @@
 //! Metrics in the Prometheus text format at `GET /metrics`: every request counted and
 //! timed by route template, method and status class; the database pools' gauges
 //! (read at scrape time); sign-in failures, rate-limit refusals and database outages
-//! counted where they happen; the response cache's numbers. One recorder serves the
+//! counted where they happen; the response cache's numbers; webhook delivery
+//! attempts by outcome and the lag from event to delivery. One recorder serves the
 //! whole process (the `metrics` facade allows one), so several applications in one
 //! process (the tests) share it. `/metrics` is guarded by `DISPATCH_METRICS_TOKEN`
 //! when set, and otherwise answers loopback clients only.
@@ -46,6 +47,21 @@ pub const CACHE_BYTES: &str = "dispatch_cache_bytes";
 /// Response cache: entries held.
 pub const CACHE_ENTRIES: &str = "dispatch_cache_entries";
 
+/// Webhook delivery attempts, by `outcome`: `delivered`, `retrying` (failed, tried
+/// again later) or `failed` (given up: attempts exhausted, or the endpoint gone).
+pub const WEBHOOK_DELIVERIES: &str = "dispatch_webhook_deliveries_total";
+/// Seconds from an event's `occurred_at` to its successful delivery.
+pub const WEBHOOK_LAG: &str = "dispatch_webhook_delivery_lag_seconds";
+
+/// The outcomes of [`WEBHOOK_DELIVERIES`].
+const WEBHOOK_OUTCOMES: [&str; 3] = ["delivered", "retrying", "failed"];
+
+/// The buckets of [`WEBHOOK_LAG`], in seconds: ten milliseconds to three days.
+const LAG_BUCKETS: &[f64] = &[
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0,
+    21_600.0, 86_400.0, 259_200.0,
+];
+
 /// The latency buckets, in seconds: half a millisecond to ten seconds.
 const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -73,6 +89,9 @@ pub fn handle() -> &'static PrometheusHandle {
     RECORDER.get_or_init(|| {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_string()), BUCKETS)
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(WEBHOOK_LAG.to_string()), LAG_BUCKETS)
+            })
             .unwrap_or_default();
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -90,6 +109,9 @@ pub fn handle() -> &'static PrometheusHandle {
         }
         for reason in ["timeout", "unreachable"] {
             metrics::counter!(DB_UNAVAILABLE, "reason" => reason).increment(0);
+        }
+        for outcome in WEBHOOK_OUTCOMES {
+            metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(0);
         }
         let upkeep = handle.clone();
         let spawned = std::thread::Builder::new()
@@ -177,6 +199,17 @@ fn describe() {
         Unit::Count,
         "Entries held by the response cache."
     );
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        Unit::Count,
+        "Webhook delivery attempts, by outcome: delivered, retrying (failed, tried again \
+         later) or failed (given up: attempts exhausted, or the endpoint answered 410)."
+    );
+    describe_histogram!(
+        WEBHOOK_LAG,
+        Unit::Seconds,
+        "Time from an event to its successful delivery to a webhook endpoint."
+    );
 }
 
 /// The limits whose refusals are counted.
@@ -193,6 +226,29 @@ pub fn rate_limited(limit: Limit) {
         Limit::Comment => "comment",
     };
     metrics::counter!(RATE_LIMITED, "limit" => label).increment(1);
+}
+
+/// What a webhook delivery attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Delivered,
+    Retrying,
+    Failed,
+}
+
+/// Counts a webhook delivery attempt by its outcome.
+pub fn webhook_attempt(outcome: WebhookOutcome) {
+    let label = match outcome {
+        WebhookOutcome::Delivered => WEBHOOK_OUTCOMES[0],
+        WebhookOutcome::Retrying => WEBHOOK_OUTCOMES[1],
+        WebhookOutcome::Failed => WEBHOOK_OUTCOMES[2],
+    };
+    metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => label).increment(1);
+}
+
+/// Records how long after its event a delivery succeeded.
+pub fn webhook_lag(lag: Duration) {
+    metrics::histogram!(WEBHOOK_LAG).record(lag.as_secs_f64());
 }
 
 /// Counts a sign-in refused for a wrong email or password.

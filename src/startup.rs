@@ -31,6 +31,7 @@ use crate::edge::{self, Edge, docs_csp};
 use crate::error::{ApiError, problem_for, problem_middleware, problem_response};
 use crate::methods::{self, Methods};
 use crate::metrics;
+use crate::webhooks;
 
 /// Connects to `url` (SQLite or PostgreSQL) with the default pool settings.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -367,6 +368,34 @@ pub struct Application {
     state: AppState,
     config: Config,
     has_users: bool,
+    /// The webhook worker's own pool, when this process runs the worker.
+    worker_db: Option<DatabaseConnection>,
+}
+
+/// The connections of the webhook worker's own pool (apart from the requests' pool,
+/// so that a burst of deliveries never makes a request wait for a connection).
+const WORKER_CONNECTIONS: u32 = 4;
+/// How long a delivery waits for one of them.
+const WORKER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The webhook worker's pool: its own on the same database, but the requests' pool
+/// itself for an in-memory SQLite database (a second pool would open another one).
+async fn worker_pool(
+    config: &Config,
+    db: &DatabaseConnection,
+) -> anyhow::Result<DatabaseConnection> {
+    let url = &config.database_url;
+    if url.starts_with("sqlite:") && crate::config::sqlite_file(url).is_none() {
+        return Ok(db.clone());
+    }
+    let server = ServerConfig {
+        db_max_connections: Some(WORKER_CONNECTIONS),
+        db_acquire_timeout: WORKER_ACQUIRE_TIMEOUT,
+        ..config.server.clone()
+    };
+    connect_with(url, &server)
+        .await
+        .context("connecting the webhook worker to the database")
 }
 
 /// Creates the first admin from `DISPATCH_ADMIN_EMAIL` and `DISPATCH_ADMIN_PASSWORD`
@@ -446,6 +475,11 @@ impl Application {
             events: Arc::new(config.events.clone()),
         };
         let has_users = bootstrap_admin(&state, &config).await?;
+        let worker_db = if config.events.worker {
+            Some(worker_pool(&config, &state.db).await?)
+        } else {
+            None
+        };
 
         let acceptor = TcpListener::bind(config.bind)
             .into_acceptor()
@@ -462,6 +496,7 @@ impl Application {
             state,
             config,
             has_users,
+            worker_db,
         })
     }
 
@@ -511,6 +546,11 @@ impl Application {
             );
             cache
         });
+        if let Some(db) = self.worker_db {
+            let mut state = self.state.clone();
+            state.db = db;
+            webhooks::worker::spawn(state, self.config.database_url.clone(), stopping.clone());
+        }
         let app = app(self.state, &self.config, cache);
         let timeouts = Timeouts {
             header: self.config.server.header_timeout,
