@@ -30,8 +30,14 @@ const LOOPBACK: &str = "http://127.0.0.1:9/hook";
 /// A public address literal, accepted without resolving anything.
 const PUBLIC: &str = "https://93.184.216.34/hooks/dispatch";
 
+/// Private addresses allowed, and no delivery worker: these tests manage endpoints
+/// and read the rows they set; delivering (tests/api/delivery.rs) would change them.
 async fn spawn_allowing_private() -> TestApp {
-    spawn_app_with(&[("DISPATCH_WEBHOOK_ALLOW_PRIVATE", "true")]).await
+    spawn_app_with(&[
+        ("DISPATCH_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("DISPATCH_WEBHOOK_WORKER", "false"),
+    ])
+    .await
 }
 
 /// Creates a webhook with `body`, asserting 201; the answer's body.
