@@ -79,32 +79,9 @@ impl Webhook {
 /// create and to each rotation): store it now.
 #[derive(Object, serde::Serialize, Debug, Clone)]
 pub struct WebhookWithSecret {
-    /// The id (a UUIDv7).
-    pub id: Uuid,
-    /// Where deliveries are POSTed (normalised: a lower-case host, a path).
-    pub url: String,
-    /// What the endpoint is for.
-    pub description: Nullable<String>,
-    /// The event types and patterns it receives (`*`, `article.*`, `tag.deleted`, …).
-    pub event_types: Vec<String>,
-    /// Whether events are sent to it.
-    pub enabled: bool,
-    /// Why Dispatch disabled it; `null` while it is enabled or when an admin disabled it.
-    pub disabled_reason: Nullable<String>,
-    /// Since when its deliveries have been failing with no success in between (RFC 3339,
-    /// UTC); `null` while they succeed.
-    #[serde(serialize_with = "crate::nullable::rfc3339")]
-    pub failing_since: Nullable<DateTime<Utc>>,
-    /// Until when the secret rotated out last still signs beside this one (RFC 3339,
-    /// UTC); `null` when only this one signs.
-    #[serde(serialize_with = "crate::nullable::rfc3339")]
-    pub secret_rotation_ends_at: Nullable<DateTime<Utc>>,
-    /// When it was created (RFC 3339, UTC).
-    #[serde(serialize_with = "crate::api::found::rfc3339")]
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed (RFC 3339, UTC).
-    #[serde(serialize_with = "crate::api::found::rfc3339")]
-    pub updated_at: DateTime<Utc>,
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub webhook: Webhook,
     /// The signing secret (Standard Webhooks: `whsec_` and the base64 of a 24-byte key).
     /// Each delivery's `webhook-signature` is `v1,` and the base64 HMAC-SHA256, under the
     /// decoded key, of `<webhook-id>.<webhook-timestamp>.<body>`. Never shown again.
@@ -113,18 +90,8 @@ pub struct WebhookWithSecret {
 
 impl WebhookWithSecret {
     fn of(m: webhook::Model, now: DateTime<Utc>) -> Self {
-        let view = Webhook::of(&m, now);
         Self {
-            id: view.id,
-            url: view.url,
-            description: view.description,
-            event_types: view.event_types,
-            enabled: view.enabled,
-            disabled_reason: view.disabled_reason,
-            failing_since: view.failing_since,
-            secret_rotation_ends_at: view.secret_rotation_ends_at,
-            created_at: view.created_at,
-            updated_at: view.updated_at,
+            webhook: Webhook::of(&m, now),
             secret: m.secret,
         }
     }
@@ -235,7 +202,7 @@ impl IntoResponse for WebhookCreated {
     fn into_response(self) -> Response {
         let mut resp = json_response(&self.0);
         resp.set_status(poem::http::StatusCode::CREATED);
-        if let Ok(value) = format!("/api/v1/webhooks/{}", self.0.id).parse() {
+        if let Ok(value) = format!("/api/v1/webhooks/{}", self.0.webhook.id).parse() {
             resp.headers_mut()
                 .insert(poem::http::header::LOCATION, value);
         }
