@@ -14,6 +14,7 @@ mod cli;
 mod comments;
 mod conformance;
 mod cors;
+mod crash;
 mod delivery;
 mod demo;
 mod edge;

@@ -23,6 +23,14 @@ pub struct Node {
     pub base: String,
 }
 
+impl Node {
+    /// Kills the process at once (SIGKILL: no shutdown, nothing flushed) and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -36,12 +44,14 @@ pub struct Nodes {
     pub b: Node,
     pub admin: String,
     pub client: reqwest::Client,
+    /// The database both use.
+    pub database_url: String,
     // Dropped last: the nodes stop before their database is dropped.
     _db: TestDb,
 }
 
 /// Starts `dispatch serve` on a random port with `env` and waits until it is ready.
-async fn start(env: &[(String, String)]) -> Node {
+pub async fn start(env: &[(String, String)]) -> Node {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dispatch"));
     cmd.arg("serve")
         .env_clear()
@@ -105,7 +115,7 @@ pub async fn spawn_nodes(extra: &[(&str, &str)]) -> Option<Nodes> {
     }
     let (url, db) = fresh_database().await;
     let mut env: Vec<(String, String)> = vec![
-        ("DATABASE_URL".into(), url),
+        ("DATABASE_URL".into(), url.clone()),
         ("DISPATCH_JWT_SECRET".into(), SECRET.into()),
         ("DISPATCH_LOGIN_LIMIT_PER_ADDRESS".into(), "100000".into()),
         ("DISPATCH_LOGIN_LIMIT_PER_EMAIL".into(), "100000".into()),
@@ -128,6 +138,7 @@ pub async fn spawn_nodes(extra: &[(&str, &str)]) -> Option<Nodes> {
         b,
         admin,
         client,
+        database_url: url,
         _db: db,
     })
 }
@@ -150,7 +161,7 @@ pub async fn send(
     read(req.send().await.expect("request")).await
 }
 
-async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> Resp {
+pub async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> Resp {
     let body = json!({"email": email, "password": password});
     send(
         client,
