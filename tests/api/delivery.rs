@@ -193,7 +193,7 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 }
 
 /// The Standard Webhooks signature of `body` sent as `id` at `timestamp` with `secret`.
-fn expected_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> String {
+pub fn expected_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> String {
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap())
         .unwrap();
