@@ -177,9 +177,7 @@ async fn no_event_is_lost_when_the_server_is_killed_between_commit_and_delivery(
     let restarted = Instant::now();
     let node = nodes::start(&env).await;
     let after = |got: Vec<Received>| -> Vec<Received> {
-        got.into_iter()
-            .filter(|r| r.arrived >= restarted)
-            .collect()
+        got.into_iter().filter(|r| r.arrived >= restarted).collect()
     };
     loop {
         let got = after(receiver.received());

@@ -990,8 +990,7 @@ async fn delivered_by(client: &reqwest::Client, base: &str) -> f64 {
 }
 
 #[tokio::test]
-async fn two_processes_on_postgresql_deliver_1000_events_written_through_both_each_once_in_order()
-{
+async fn two_processes_on_postgresql_deliver_1000_events_written_through_both_each_once_in_order() {
     use crate::nodes::{send, spawn_nodes};
     use reqwest::Method;
     // (Skipped, saying so, on SQLite: one process owns its file.)
@@ -1112,10 +1111,122 @@ async fn two_processes_on_postgresql_deliver_1000_events_written_through_both_ea
     println!("delivered by A: {by_a}, by B: {by_b}");
     assert!(by_a > 0.0 && by_b > 0.0, "A {by_a}, B {by_b}");
     assert_eq!(by_a + by_b, total as f64);
-    let db = dispatch::startup::connect(&nodes.database_url).await.unwrap();
+    let db = dispatch::startup::connect(&nodes.database_url)
+        .await
+        .unwrap();
     let attempts = webhook_attempt::Entity::find().count(&db).await.unwrap();
     assert_eq!(attempts, total as u64, "one attempt each");
     db.close().await.ok();
+}
+
+/// Registers a webhook for `article.published` through the API.
+async fn hook_for_publications(app: &TestApp, receiver: &Receiver) {
+    app.post(
+        "/api/v1/webhooks",
+        json!({"url": receiver.url, "event_types": ["article.published"]}),
+    )
+    .await
+    .assert_status(201);
+}
+
+/// The `article.published` events in the feed.
+async fn publications(app: &TestApp) -> Vec<serde_json::Value> {
+    let feed = app
+        .get_as(
+            "/api/v1/events?after=0&types=article.published&limit=100",
+            &app.admin,
+        )
+        .await;
+    feed.assert_json(200);
+    feed.body["data"].as_array().unwrap().clone()
+}
+
+/// `published_at` `seconds` from the application's clock, as the API takes it.
+fn in_seconds(app: &TestApp, seconds: i64) -> String {
+    (app.clock.now() + chrono::Duration::seconds(seconds))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[tokio::test]
+async fn a_scheduled_article_is_announced_once_when_its_time_comes_by_nobody() {
+    let app = webhook_app(&[]).await;
+    let receiver = Receiver::start().await;
+    hook_for_publications(&app, &receiver).await;
+    let publisher = app.publisher("Dawn Courier").await;
+    let article = app
+        .article(
+            &publisher,
+            json!({"status": "scheduled", "published_at": in_seconds(&app, 60)}),
+        )
+        .await;
+    let id = article["id"].as_str().unwrap();
+
+    app.clock.advance(chrono::Duration::seconds(59));
+    receiver.stays_at(0, QUIET).await;
+    assert_eq!(publications(&app).await, Vec::<serde_json::Value>::new());
+
+    app.clock.advance(chrono::Duration::seconds(2));
+    let got = receiver.wait_for(1).await;
+    let sent = got[0].json();
+    assert_eq!(sent["type"], "article.published");
+    assert_eq!(sent["resource_id"], json!(id));
+    assert_eq!(sent["actor_id"], json!(null), "the scheduler, not a user");
+    assert_eq!(sent["data"]["status"], "published");
+    assert_eq!(sent["sequence"], 2, "after article.created");
+    let feed = publications(&app).await;
+    assert_eq!(feed.len(), 1, "{feed:?}");
+    assert_eq!(feed[0]["id"], sent["id"]);
+    assert_eq!(feed[0]["actor_id"], json!(null));
+    assert_eq!(feed[0]["data"]["status"], "published");
+
+    // Once: more time, more rounds of the worker, no second announcement.
+    app.clock.advance(chrono::Duration::seconds(61));
+    receiver.stays_at(1, QUIET).await;
+    app.clock.advance(chrono::Duration::seconds(61));
+    receiver.stays_at(1, QUIET).await;
+    assert_eq!(publications(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_scheduled_article_rescheduled_before_its_time_is_announced_at_the_new_time() {
+    let app = webhook_app(&[]).await;
+    let receiver = Receiver::start().await;
+    hook_for_publications(&app, &receiver).await;
+    let publisher = app.publisher("Dusk Courier").await;
+    let article = app
+        .article(
+            &publisher,
+            json!({"status": "scheduled", "published_at": in_seconds(&app, 60)}),
+        )
+        .await;
+    let id = article["id"].as_str().unwrap();
+
+    // Half-way there, it is put off by another minute (to 120 s from the start).
+    app.clock.advance(chrono::Duration::seconds(30));
+    app.patch(
+        &format!("/api/v1/articles/{id}"),
+        json!({"published_at": in_seconds(&app, 90)}),
+    )
+    .await
+    .assert_status(200);
+    // Its first time passes with no announcement...
+    app.clock.advance(chrono::Duration::seconds(31));
+    receiver.stays_at(0, QUIET).await;
+    assert_eq!(publications(&app).await, Vec::<serde_json::Value>::new());
+    app.clock.advance(chrono::Duration::seconds(57));
+    receiver.stays_at(0, QUIET).await;
+    // ...and it is announced at the new one, once.
+    app.clock.advance(chrono::Duration::seconds(3));
+    let got = receiver.wait_for(1).await;
+    let sent = got[0].json();
+    assert_eq!(sent["resource_id"], json!(id));
+    assert_eq!(sent["actor_id"], json!(null));
+    assert_eq!(sent["data"]["status"], "published");
+    app.clock.advance(chrono::Duration::seconds(61));
+    receiver.stays_at(1, QUIET).await;
+    let feed = publications(&app).await;
+    assert_eq!(feed.len(), 1, "{feed:?}");
+    assert_eq!(feed[0]["id"], sent["id"]);
 }
 
 #[tokio::test]

@@ -217,6 +217,9 @@ impl Drop for Program {
     }
 }
 
+/// Request headers, by name, as raw bytes.
+type Headers = Vec<(&'static str, Vec<u8>)>;
+
 /// A loopback port nothing listens on (just now).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -302,7 +305,7 @@ async fn receives_as_written(program: &str, file: &str, block: &str) {
     .to_string();
     let signed = |ts: &str| expected_signature(&secret, &id, ts, body.as_bytes());
     let other_key = format!("v1,{}", STANDARD.encode([7u8; 32]));
-    let forgeries: [(&str, Vec<(&str, Vec<u8>)>); 5] = [
+    let forgeries: [(&str, Headers); 5] = [
         (
             "a signature made with another key",
             vec![
@@ -344,7 +347,10 @@ async fn receives_as_written(program: &str, file: &str, block: &str) {
             .header("content-type", "application/json")
             .body(body.clone());
         for (name, value) in headers {
-            req = req.header(name, reqwest::header::HeaderValue::from_bytes(&value).unwrap());
+            req = req.header(
+                name,
+                reqwest::header::HeaderValue::from_bytes(&value).unwrap(),
+            );
         }
         let status = req.send().await.map(|r| r.status().as_u16());
         assert!(
@@ -357,7 +363,9 @@ async fn receives_as_written(program: &str, file: &str, block: &str) {
     // not handled again.
     let listed = app.get_as(&deliveries, &app.admin).await;
     let event_id = listed.body["data"][0]["event_id"].as_str().unwrap();
-    let feed = app.get_as("/api/v1/events?after=0&limit=100", &app.admin).await;
+    let feed = app
+        .get_as("/api/v1/events?after=0&limit=100", &app.admin)
+        .await;
     let event = feed.body["data"]
         .as_array()
         .unwrap()
