@@ -217,6 +217,15 @@ impl Drop for Program {
     }
 }
 
+/// A directory of the test's, removed when dropped (passed or failed).
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Request headers, by name, as raw bytes.
 type Headers = Vec<(&'static str, Vec<u8>)>;
 
@@ -242,15 +251,15 @@ async fn receives_as_written(program: &str, file: &str, block: &str) {
         .await;
     hook.assert_json(201);
     let secret = hook.body["secret"].as_str().unwrap().to_string();
-    let dir = std::env::temp_dir().join(format!(
+    let dir = TempDir(std::env::temp_dir().join(format!(
         "dispatch-readme-{program}-{}",
         uuid::Uuid::now_v7().simple()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(file), block).unwrap();
+    )));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    std::fs::write(dir.0.join(file), block).unwrap();
     let mut receiver = Program::start(
         program,
-        &dir,
+        &dir.0,
         file,
         &[("WEBHOOK_SECRET", &secret), ("PORT", &port.to_string())],
     );
@@ -394,7 +403,7 @@ async fn receives_as_written(program: &str, file: &str, block: &str) {
         "the README's {file} printed the real event, once"
     );
     drop(receiver);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
 }
 
 /// The README block fenced as ```lang that is a webhook receiver.
