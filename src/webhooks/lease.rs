@@ -236,6 +236,9 @@ pub async fn record(db: &DatabaseConnection, attempt: Attempt<'_>) -> Result<boo
     let endpoint =
         || webhook::Entity::update_many().filter(webhook::Column::Id.eq(delivery.webhook_id));
     match verdict {
+        // An endpoint that was not failing when the delivery was claimed has nothing
+        // to clear (one that began failing since is cleared by its next success).
+        Verdict::Delivered if hook.is_some_and(|h| h.failing_since.is_none()) => {}
         Verdict::Delivered => {
             endpoint()
                 .col_expr(
