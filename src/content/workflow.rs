@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{article, article_revision};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -120,11 +120,13 @@ pub async fn purge_expired(
     let mut purged = 0;
     loop {
         let txn = begin_write(db).await?;
-        let models = article::Entity::find()
-            .filter(expired())
-            .limit(PURGE_BATCH)
-            .all(&txn)
-            .await?;
+        let mut find = article::Entity::find().filter(expired()).limit(PURGE_BATCH);
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            // Rows another purge is deleting are its to record; SQLite's writers
+            // take turns anyway.
+            find = find.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let models = find.all(&txn).await?;
         if models.is_empty() {
             txn.rollback().await?;
             break;

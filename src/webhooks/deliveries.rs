@@ -176,6 +176,13 @@ pub async fn retry(
                 .add(webhook_delivery::Column::EventPosition.is_null())
                 .add(webhook_delivery::Column::EventPosition.in_subquery(kept)),
         )
+        // Not while a worker is sending it: its attempt would be lost, and the
+        // delivery sent twice.
+        .filter(
+            Condition::any()
+                .add(webhook_delivery::Column::LeaseUntil.is_null())
+                .add(webhook_delivery::Column::LeaseUntil.lt(now)),
+        )
         .col_expr(
             webhook_delivery::Column::State,
             Expr::value(DeliveryState::Pending.as_str()),
@@ -192,18 +199,22 @@ pub async fn retry(
         .into_iter()
         .next();
     let Some(delivery) = queued else {
-        // Tell "no such delivery here" from "its event is gone" (only on this path).
-        let exists = webhook_delivery::Entity::find_by_id(delivery_id)
+        // Tell "no such delivery here" from "being sent" and "its event is gone"
+        // (only on this path).
+        let found = webhook_delivery::Entity::find_by_id(delivery_id)
             .filter(webhook_delivery::Column::WebhookId.eq(webhook_id))
-            .count(db)
+            .one(db)
             .await?;
-        return Err(if exists == 0 {
-            delivery_not_found()
-        } else {
-            ApiError::conflict(
+        return Err(match found {
+            None => delivery_not_found(),
+            Some(d) if d.lease_until.is_some_and(|until| until >= now) => ApiError::conflict(
+                "delivery_id",
+                "it is being sent right now; retry it once this attempt has finished",
+            ),
+            Some(_) => ApiError::conflict(
                 "delivery_id",
                 "its event is older than the retention period and no longer kept; it cannot be sent again",
-            )
+            ),
         });
     };
     events::RECORDED.notify_waiters();

@@ -5,8 +5,6 @@
 //! conditional statement on the endpoint's row, so that concurrent changes to one
 //! endpoint each answer with the row as they left it, or a 404 once it is gone.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use entity::{event, webhook};
 use poem_openapi::Object;
@@ -134,15 +132,12 @@ pub fn rotation_ends_at(model: &webhook::Model, now: DateTime<Utc>) -> Option<Da
         .filter(|until| model.previous_secret.is_some() && *until > now)
 }
 
-/// A new signing secret: `whsec_` and 24 random bytes in standard base64, as the
-/// Standard Webhooks libraries read it.
+/// A new signing secret ([`super::signing::generate`]).
 fn new_secret() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).map_err(|err| {
+    super::signing::generate().map_err(|err| {
         tracing::error!(%err, "no system randomness for a webhook secret");
         ApiError::Internal
-    })?;
-    Ok(format!("whsec_{}", STANDARD.encode(bytes)))
+    })
 }
 
 /// Checks a list of event types and patterns: 1 to [`MAX_PATTERNS`], each one
@@ -427,6 +422,8 @@ pub async fn rotate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
 
     fn texts(items: &[&str]) -> Vec<Text> {
         items.iter().map(|s| Text::from(*s)).collect()
@@ -455,6 +452,9 @@ mod tests {
         let b = new_secret().unwrap();
         assert_ne!(a, b);
         let key = a.strip_prefix("whsec_").unwrap();
-        assert_eq!(STANDARD.decode(key).unwrap().len(), 24);
+        assert_eq!(
+            STANDARD.decode(key).unwrap().len(),
+            super::super::signing::KEY_BYTES
+        );
     }
 }

@@ -13,7 +13,7 @@ use entity::{webhook, webhook_attempt, webhook_delivery};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, LockBehavior, LockType, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -98,30 +98,46 @@ pub async fn claim(
         .table(webhook_delivery::Entity)
         .values([(D::LeaseId, lease.into()), (D::LeaseUntil, until.into())])
         .returning_all();
+    // Look first (an idle round writes nothing), then lease exactly what was seen. On
+    // PostgreSQL the look locks its rows and skips those another node is claiming,
+    // in the update's transaction. (Not `UPDATE … WHERE id IN (SELECT … LIMIT n FOR
+    // UPDATE SKIP LOCKED)`: PostgreSQL may run such a subquery more than once and
+    // lease far more than `n`, which then wait for their lease to run out.)
+    // SQLite has one process delivering: no transaction (a read that turns into a
+    // write inside one could fail with "database is locked").
     if backend == DbBackend::Postgres {
-        // One statement: what another node is claiming right now is skipped.
         due.lock_with_tables_behavior(LockType::Update, [d], LockBehavior::SkipLocked);
-        update.and_where(Expr::col(D::Id).in_subquery(due));
+        let txn = db.begin().await?;
+        claim.deliveries = look_and_lease(&txn, &due, update).await?;
+        txn.commit().await?;
     } else {
-        // One process delivers on SQLite: look first, so that an idle round writes nothing.
-        let ids: Vec<Uuid> = db
-            .query_all_raw(backend.build(&due))
-            .await?
-            .iter()
-            .map(|row| row.try_get_by_index::<Uuid>(0))
-            .collect::<Result<_, _>>()?;
-        if ids.is_empty() {
-            return Ok(claim);
-        }
-        update.and_where(Expr::col(D::Id).is_in(ids));
+        claim.deliveries = look_and_lease(db, &due, update).await?;
     }
-    claim.deliveries = db
-        .query_all_raw(backend.build(&update))
+    Ok(claim)
+}
+
+/// Runs `due`, then `update` (which leases) on exactly the ids it found.
+async fn look_and_lease(
+    db: &impl ConnectionTrait,
+    due: &sea_orm::sea_query::SelectStatement,
+    mut update: sea_orm::sea_query::UpdateStatement,
+) -> Result<Vec<webhook_delivery::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let ids: Vec<Uuid> = db
+        .query_all_raw(backend.build(due))
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<Uuid>(0))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    update.and_where(Expr::col(webhook_delivery::Column::Id).is_in(ids));
+    db.query_all_raw(backend.build(&update))
         .await?
         .iter()
         .map(|row| webhook_delivery::Model::from_query_result(row, ""))
-        .collect::<Result<_, _>>()?;
-    Ok(claim)
+        .collect()
 }
 
 /// What an attempt leads to.
@@ -156,7 +172,14 @@ pub fn verdict(attempts: i32, outcome: &Outcome, at: DateTime<Utc>) -> Verdict {
             .and_then(|v| retry::retry_after(v, at)),
         _ => None,
     };
-    match asked.or_else(|| retry::after(made, retry::jitter())) {
+    // `Retry-After` is a floor, not a shortcut: a receiver asking for a second still
+    // gets the schedule's step, so ten attempts still span about three days.
+    let scheduled = retry::after(made, retry::jitter());
+    let wait = match (scheduled, asked) {
+        (Some(step), Some(asked)) => Some(step.max(asked)),
+        (step, asked) => step.or(asked),
+    };
+    match wait {
         Some(wait) => Verdict::Retry(
             at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1)),
         ),

@@ -905,3 +905,28 @@ async fn concurrent_changes_to_one_webhook_answer_only_2xx_or_404() {
         app.get_as(&path, &app.admin).await.assert_problem(404);
     }
 }
+
+#[tokio::test]
+async fn a_claim_leases_no_more_deliveries_than_it_asked_for() {
+    use dispatch::webhooks::{fanout, lease};
+    let app = spawn_allowing_private().await;
+    hook(&app).await;
+    for n in 0..60 {
+        app.tag(&format!("Topic {n}")).await;
+    }
+    let now = app.clock.now();
+    assert_eq!(fanout::fan_out(&app.db, now).await.unwrap(), 60);
+    let hold = std::time::Duration::from_secs(40);
+    let claim = lease::claim(&app.db, now, 4, hold, &[]).await.unwrap();
+    assert_eq!(claim.deliveries.len(), 4);
+    // Exactly those are leased: on PostgreSQL an `UPDATE … IN (SELECT … LIMIT 4 FOR
+    // UPDATE SKIP LOCKED)` leased dozens, which then waited 40 s for their lease.
+    let leased = entity::webhook_delivery::Entity::find()
+        .filter(entity::webhook_delivery::Column::LeaseId.is_not_null())
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 4);
+    let again = lease::claim(&app.db, now, 100, hold, &[]).await.unwrap();
+    assert_eq!(again.deliveries.len(), 56);
+}
