@@ -82,7 +82,7 @@ pub struct WebhookWithSecret {
     #[oai(flatten)]
     #[serde(flatten)]
     pub webhook: Webhook,
-    /// The signing secret (Standard Webhooks: `whsec_` and the base64 of a 24-byte key).
+    /// The signing secret (Standard Webhooks: `whsec_` and the base64 of a 32-byte key).
     /// Each delivery's `webhook-signature` is `v1,` and the base64 HMAC-SHA256, under the
     /// decoded key, of `<webhook-id>.<webhook-timestamp>.<body>`. Never shown again.
     pub secret: String,

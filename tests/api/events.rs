@@ -493,3 +493,40 @@ async fn concurrent_taxonomy_writes_record_exactly_the_changes_that_landed() {
         .collect();
     assert_eq!(of_target.last(), Some(&"tag.deleted"), "{of_target:?}");
 }
+
+/// Articles past their time in the trash are purged by whichever request comes
+/// first (listing the trash, a restore); requests that come together still record
+/// one `article.purged` per article, since each is deleted once (on PostgreSQL they
+/// once recorded seven each).
+#[tokio::test]
+async fn concurrent_trash_listings_record_one_purge_per_expired_article() {
+    let mut app = spawn_app_with(&[("DISPATCH_TRASH_DAYS", "1")]).await;
+    let publisher = app.publisher("Ledger").await;
+    let mut ids = Vec::new();
+    for n in 0..60 {
+        let article = app
+            .article(&publisher, json!({"title": format!("Old {n}")}))
+            .await;
+        let id = article["id"].as_str().unwrap().to_string();
+        app.delete(&format!("/api/v1/articles/{id}"))
+            .await
+            .assert_status(204);
+        ids.push(id);
+    }
+    app.clock.advance(chrono::Duration::days(2));
+    app.sign_in_again().await;
+    let listings = (0..8).map(|_| app.get_as("/api/v1/trash/articles", &app.admin));
+    for answer in futures_util::future::join_all(listings).await {
+        answer.assert_json(200);
+    }
+    let mut purged: HashMap<String, usize> = HashMap::new();
+    for event in all_events(&app).await {
+        if event["type"] == "article.purged" {
+            *purged
+                .entry(event["resource_id"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    assert!(purged.values().all(|n| *n == 1), "{purged:?}");
+    assert_eq!(purged.len(), ids.len());
+}

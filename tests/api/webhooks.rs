@@ -91,7 +91,7 @@ async fn creating_a_webhook_shows_its_secret_once() {
             .decode(key)
             .unwrap()
             .len(),
-        24
+        32
     );
     let mut expected = json!({
         "id": id, "url": "http://127.0.0.1:9/", "description": "Rebuilds the site.",
