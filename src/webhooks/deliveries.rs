@@ -11,13 +11,12 @@ use poem_openapi::Enum;
 use sea_orm::sea_query::{Condition, Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
-use super::endpoints::{self, after, page_cursor};
+use super::endpoints;
 use crate::content::events::{self, PING};
-use crate::content::page::MAX_LIMIT;
 use crate::content::taxonomy::{Page, PageParams};
 use crate::error::ApiError;
 
@@ -122,31 +121,12 @@ pub async fn list(
     if let Some(state) = state {
         base = base.filter(webhook_delivery::Column::State.eq(state.as_str()));
     }
-    let total = if params.count {
-        Some(base.clone().count(db).await?)
-    } else {
-        None
-    };
-    let mut query = base;
-    if let Some(before) = after(params.cursor.as_deref())? {
-        query = query.filter(webhook_delivery::Column::Id.lt(before));
-    }
-    let limit = params.limit.clamp(1, MAX_LIMIT);
-    let mut items = query
-        .order_by(webhook_delivery::Column::Id, Order::Desc)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if items.len() as u64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|last| page_cursor(last.id))
-    } else {
-        None
-    };
+    let page =
+        endpoints::newest_first(db, base, webhook_delivery::Column::Id, params, |d| d.id).await?;
     Ok(Page {
-        items: attempts_of(db, items).await?,
-        next_cursor,
-        total,
+        items: attempts_of(db, page.items).await?,
+        next_cursor: page.next_cursor,
+        total: page.total,
     })
 }
 

@@ -245,25 +245,54 @@ pub async fn list(
     db: &DatabaseConnection,
     params: &PageParams,
 ) -> Result<Page<webhook::Model>, ApiError> {
-    let base = webhook::Entity::find();
+    newest_first(
+        db,
+        webhook::Entity::find(),
+        webhook::Column::Id,
+        params,
+        |m| m.id,
+    )
+    .await
+}
+
+/// One page of `base`, newest first by its UUIDv7 `id` column, after `params.cursor`
+/// (one statement; two with the count): how endpoints and deliveries are listed.
+pub async fn newest_first<E>(
+    db: &DatabaseConnection,
+    base: sea_orm::Select<E>,
+    id: E::Column,
+    params: &PageParams,
+    id_of: fn(&E::Model) -> Uuid,
+) -> Result<Page<E::Model>, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
     let total = if params.count {
         Some(base.clone().count(db).await?)
     } else {
         None
     };
     let mut query = base;
-    if let Some(before) = after(params.cursor.as_deref())? {
-        query = query.filter(webhook::Column::Id.lt(before));
+    if let Some(text) = params.cursor.as_deref() {
+        query = query.filter(id.lt(Cursor::decode(text, NEWEST)?.id));
     }
     let limit = params.limit.clamp(1, MAX_LIMIT);
     let mut items = query
-        .order_by(webhook::Column::Id, Order::Desc)
+        .order_by(id, Order::Desc)
         .limit(limit + 1)
         .all(db)
         .await?;
     let next_cursor = if items.len() as u64 > limit {
         items.truncate(limit as usize);
-        items.last().map(|last| page_cursor(last.id))
+        items.last().map(|last| {
+            Cursor {
+                sort: NEWEST.to_string(),
+                value: None,
+                id: id_of(last),
+            }
+            .encode()
+        })
     } else {
         None
     };
@@ -272,23 +301,6 @@ pub async fn list(
         next_cursor,
         total,
     })
-}
-
-/// The cursor after the row `id` in a newest-first list.
-pub fn page_cursor(id: Uuid) -> String {
-    Cursor {
-        sort: NEWEST.to_string(),
-        value: None,
-        id,
-    }
-    .encode()
-}
-
-/// Where a newest-first page after `cursor` starts (the id it must be below).
-pub fn after(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
-    cursor
-        .map(|text| Cursor::decode(text, NEWEST).map(|c| c.id))
-        .transpose()
 }
 
 /// One endpoint.
