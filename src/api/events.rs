@@ -24,8 +24,8 @@ use super::tags::Tag;
 use super::{ApiTags, AppState, BearerAuth, require};
 use crate::auth::policy::Action;
 use crate::content::articles::{Include, Record, Related};
-use crate::content::events::{self, MAX_PATTERNS, Present, check_pattern, expand};
-use crate::error::{ApiError, FieldError};
+use crate::content::events::{self, Present, check_patterns, expand};
+use crate::error::ApiError;
 use crate::nullable::Nullable;
 
 /// Renders resources for events with the views of this API.
@@ -295,20 +295,7 @@ fn parse_types(types: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
         .filter(|p| !str::is_empty(p))
         .map(str::to_string)
         .collect();
-    if patterns.len() > MAX_PATTERNS {
-        return Err(ApiError::bad_request(
-            "types",
-            format!("names more than {MAX_PATTERNS} types or patterns"),
-        ));
-    }
-    let errors: Vec<FieldError> = patterns
-        .iter()
-        .filter_map(|p| check_pattern(p).err())
-        .map(|reason| FieldError::new("types", reason))
-        .collect();
-    if let Some(first) = errors.into_iter().next() {
-        return Err(ApiError::bad_request("types", first.message));
-    }
+    let patterns = check_patterns(&patterns).map_err(|why| ApiError::bad_request("types", why))?;
     if patterns.is_empty() {
         return Ok(Vec::new());
     }

@@ -138,6 +138,25 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
     ))
 }
 
+/// Checks a list of patterns: at most [`MAX_PATTERNS`], each one [`check_pattern`]
+/// takes; the list without repeats, in order. Says why not.
+pub fn check_patterns<S: AsRef<str>>(patterns: &[S]) -> Result<Vec<String>, String> {
+    if patterns.len() > MAX_PATTERNS {
+        return Err(format!(
+            "may hold at most {MAX_PATTERNS} event types or patterns, not {}",
+            patterns.len()
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(patterns.len());
+    for pattern in patterns.iter().map(AsRef::as_ref) {
+        check_pattern(pattern)?;
+        if !out.iter().any(|p| p == pattern) {
+            out.push(pattern.to_string());
+        }
+    }
+    Ok(out)
+}
+
 /// Whether `event_type` is chosen by `pattern` (already checked).
 pub fn matches(pattern: &str, event_type: &str) -> bool {
     match pattern.strip_suffix('*') {

@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::address;
-use crate::content::events::{self, MAX_PATTERNS};
+use crate::content::events;
 use crate::content::page::{Cursor, MAX_LIMIT};
 use crate::content::taxonomy::{Page, PageParams};
 use crate::content::text::Text;
@@ -140,26 +140,14 @@ fn new_secret() -> Result<String, ApiError> {
     })
 }
 
-/// Checks a list of event types and patterns: 1 to [`MAX_PATTERNS`], each one
-/// [`events::check_pattern`] takes; the list without repeats, in order.
+/// Checks an endpoint's event types and patterns: at least one, and what
+/// [`events::check_patterns`] takes; the list without repeats, in order.
 pub fn check_patterns(patterns: &[Text]) -> Result<Vec<String>, String> {
     if patterns.is_empty() {
         return Err("must name at least one event type or pattern (`*` for every event)".into());
     }
-    if patterns.len() > MAX_PATTERNS {
-        return Err(format!(
-            "may hold at most {MAX_PATTERNS} event types or patterns, not {}",
-            patterns.len()
-        ));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(patterns.len());
-    for pattern in patterns {
-        events::check_pattern(pattern)?;
-        if !out.iter().any(|p| p == pattern.as_str()) {
-            out.push(pattern.to_string());
-        }
-    }
-    Ok(out)
+    let patterns: Vec<&str> = patterns.iter().map(Text::as_str).collect();
+    events::check_patterns(&patterns)
 }
 
 /// The URL, checked (`None` with an error pushed when it is refused).
@@ -434,6 +422,7 @@ pub async fn rotate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::events::MAX_PATTERNS;
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
 
