@@ -220,13 +220,14 @@ fn not_in_trash() -> ApiError {
     ApiError::NotFound("No article in the trash has this id.".to_string())
 }
 
-/// Takes an article out of the trash, with its `article.restored` event.
+/// Takes an article out of the trash, with its `article.restored` event; returns it
+/// as restored.
 pub async fn restore(
     db: &DatabaseConnection,
     id: Uuid,
     by: By,
     retention: std::time::Duration,
-) -> Result<(), ApiError> {
+) -> Result<articles::Record, ApiError> {
     purge_expired(db, by.at, retention).await?;
     let txn = begin_write(db).await?;
     let done = article::Entity::update_many()
@@ -246,12 +247,11 @@ pub async fn restore(
         txn.rollback().await?;
         return Err(not_in_trash());
     };
-    let records = articles::load_ids(&txn, vec![model]).await?;
-    for record in &records {
-        articles::record_event(&txn, record, EventType::ArticleRestored, by).await?;
-    }
+    let mut records = articles::load_ids(&txn, vec![model]).await?;
+    let record = records.pop().ok_or_else(not_in_trash)?;
+    articles::record_event(&txn, &record, EventType::ArticleRestored, by).await?;
     txn.commit().await?;
-    Ok(())
+    Ok(record)
 }
 
 /// Deletes an article in the trash for good, with its revisions, byline, tags,
@@ -268,7 +268,8 @@ pub async fn purge(db: &DatabaseConnection, id: Uuid, by: By) -> Result<(), ApiE
         txn.rollback().await?;
         return Err(not_in_trash());
     };
-    let records = articles::load_ids(&txn, vec![model]).await?;
+    let mut records = articles::load_ids(&txn, vec![model]).await?;
+    let record = records.pop().ok_or_else(not_in_trash)?;
     let done = article::Entity::delete_many()
         .filter(in_trash())
         .exec(&txn)
@@ -277,9 +278,7 @@ pub async fn purge(db: &DatabaseConnection, id: Uuid, by: By) -> Result<(), ApiE
         txn.rollback().await?;
         return Err(not_in_trash());
     }
-    for record in &records {
-        articles::record_event(&txn, record, EventType::ArticlePurged, by).await?;
-    }
+    articles::record_event(&txn, &record, EventType::ArticlePurged, by).await?;
     txn.commit().await?;
     Ok(())
 }

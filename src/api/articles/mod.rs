@@ -520,12 +520,10 @@ impl ArticlesApi {
         require(&auth.0, Action::RestoreArticle)?;
         let at = state.clock.now();
         let by = crate::content::events::By::new(Some(auth.0.id()), at);
-        workflow::restore(&state.db, id.0, by, state.workflow.trash_retention).await?;
+        let restored =
+            workflow::restore(&state.db, id.0, by, state.workflow.trash_retention).await?;
         tracing::info!(article = %id.0, by = %auth.0.id(), "article restored from the trash");
-        let current =
-            articles::find_for_write(&state.db, &id.0.to_string(), policy::Visibility::All, at)
-                .await?;
-        Ok(saved(&state, current, at).await?)
+        Ok(saved(&state, restored, at).await?)
     }
 
     /// Delete an article for good

@@ -80,22 +80,6 @@ fn by(actor: &Actor) -> By {
     By::new(actor.user_id, actor.at)
 }
 
-/// Records `article.created`.
-pub(super) async fn record_created(
-    txn: &impl ConnectionTrait,
-    record: &Record,
-    actor: &Actor,
-) -> Result<(), ApiError> {
-    let mut data = views(txn, &[record], actor.at).await?;
-    let data = data.pop().unwrap_or_default();
-    events::record(
-        txn,
-        by(actor).change(EventType::ArticleCreated, record.model.id, data),
-    )
-    .await?;
-    Ok(())
-}
-
 /// Records the event of an update (or a restore of a revision).
 pub(super) async fn record_updated(
     txn: &impl ConnectionTrait,
@@ -113,7 +97,8 @@ pub(super) async fn record_updated(
     Ok(())
 }
 
-/// Records `event_type` (trashed, restored, purged) carrying `record`'s view.
+/// Records `event_type` (created, trashed, restored, purged, or published by the
+/// scheduler) carrying `record`'s view.
 pub async fn record(
     txn: &impl ConnectionTrait,
     record: &Record,

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::changes::{announced_at, record as record_event, record_created, record_updated};
+use super::changes::{announced_at, record as record_event, record_updated};
 use super::checks::{ArticleCreate, ArticleUpdate, Before, Draft, check};
 use super::query::visible;
 use super::relations::load_ids;
@@ -189,7 +189,8 @@ pub async fn create_with_id(
                     tag_ids: tag_ids.clone(),
                 };
                 record_revision(&txn, &record, None, "create", actor).await?;
-                record_created(&txn, &record, actor).await?;
+                let by = By::new(actor.user_id, actor.at);
+                record_event(&txn, &record, EventType::ArticleCreated, by).await?;
                 txn.commit().await?;
                 Ok(record)
             })
