@@ -88,7 +88,12 @@ fn rank(op: &Documented) -> u8 {
 /// example's `.example` host never resolves, and only that setting skips the check
 /// (`crate::api::examples` says so).
 async fn demo_server() -> TestApp {
-    let app = spawn_app_with(&[("DISPATCH_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+    // No delivery worker: a retry of a delivery must not meet it in flight.
+    let app = spawn_app_with(&[
+        ("DISPATCH_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("DISPATCH_WEBHOOK_WORKER", "false"),
+    ])
+    .await;
     dispatch::seed::demo(&app.db).await.unwrap();
     app.post(
         "/api/v1/users",
