@@ -1,0 +1,3 @@
+//! News photos and other media files: where they are stored.
+
+pub mod storage;
