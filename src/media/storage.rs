@@ -547,7 +547,7 @@ mod tests {
             async move {
                 let mut writes = 0u32;
                 while !stop.load(Ordering::Relaxed) {
-                    let payload = if writes % 2 == 0 {
+                    let payload = if writes.is_multiple_of(2) {
                         a.clone()
                     } else {
                         b.clone()
