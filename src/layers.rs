@@ -32,6 +32,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("accounts", 4),
     ("content", 4),
     ("webhooks", 4),
+    ("media", 4),
     ("api", 5),
     ("cache", 5),
     ("docs", 5),

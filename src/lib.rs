@@ -21,6 +21,7 @@ pub mod error;
 pub mod head;
 #[cfg(test)]
 mod layers;
+pub mod media;
 pub mod memory;
 pub mod methods;
 pub mod metrics;
