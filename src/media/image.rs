@@ -270,6 +270,13 @@ pub fn decode(bytes: &[u8], format: Format, max_pixels: u64) -> Result<DynamicIm
             "the JPEG ends before its image data does".into(),
         ));
     }
+    // The GIF decoder stops after the first frame; a later frame cut short would still
+    // break the original when served.
+    if format == Format::Gif && gif_blocks(bytes).is_none() {
+        return Err(Refusal::Broken(
+            "the GIF ends before its image data does".into(),
+        ));
+    }
     let (decoder, orientation) = open(bytes, format, max_pixels)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|_| {
         Refusal::Broken(format!("the {} image data cannot be decoded", format.name()))
@@ -499,4 +506,268 @@ pub(super) fn jpeg_header(bytes: &[u8]) -> Vec<JpegSegment<'_>> {
         at += length.max(2);
     }
     segments
+}
+
+/// A GIF's layout: the length of its header (signature, logical screen and global
+/// colour table) and the byte ranges of its blocks (extensions and images) before the
+/// trailer. `None` when a block is cut short or unknown. A file that ends at a block
+/// boundary without its trailer is accepted, as browsers do.
+pub(super) fn gif_blocks(bytes: &[u8]) -> Option<(usize, Vec<(usize, usize)>)> {
+    let screen = bytes.get(..13)?;
+    let mut at = 13;
+    if screen[10] & 0x80 != 0 {
+        at += 3 << ((screen[10] & 7) + 1);
+    }
+    let header = at;
+    bytes.get(..header)?;
+    let mut blocks = Vec::new();
+    loop {
+        let end = match bytes.get(at) {
+            None | Some(0x3B) => return Some((header, blocks)),
+            Some(0x2C) => {
+                let descriptor = bytes.get(at..at + 10)?;
+                let mut end = at + 10;
+                if descriptor[9] & 0x80 != 0 {
+                    end += 3 << ((descriptor[9] & 7) + 1);
+                }
+                // The LZW minimum code size, then the data sub-blocks.
+                sub_blocks_end(bytes, end + 1)?
+            }
+            Some(0x21) => sub_blocks_end(bytes, at + 2)?,
+            Some(_) => return None,
+        };
+        blocks.push((at, end));
+        at = end;
+    }
+}
+
+/// The offset after a chain of GIF data sub-blocks starting at `at` (its terminator
+/// included).
+fn sub_blocks_end(bytes: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let length = usize::from(*bytes.get(at)?);
+        at += 1;
+        if length == 0 {
+            return Some(at);
+        }
+        at += length;
+        if at > bytes.len() {
+            return None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::fixtures;
+    use std::time::{Duration, Instant};
+
+    const LIMIT: u64 = 50_000_000;
+
+    fn unsupported_message(bytes: &[u8]) -> String {
+        match sniff(bytes) {
+            Err(Refusal::Unsupported(message)) => message,
+            other => panic!("expected Unsupported, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sniffs_each_accepted_format_by_its_bytes() {
+        assert_eq!(sniff(&fixtures::sample_jpeg(8, 8)), Ok(Format::Jpeg));
+        assert_eq!(sniff(&fixtures::sample_png(8, 8)), Ok(Format::Png));
+        assert_eq!(sniff(&fixtures::sample_gif(8, 8)), Ok(Format::Gif));
+        assert_eq!(sniff(&fixtures::sample_webp(8, 8)), Ok(Format::Webp));
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_accepted_image_and_says_what_it_is() {
+        // Text in a file named .jpg: the name plays no part.
+        let text = unsupported_message(b"Hello, this is not a photo.\n");
+        assert!(text.contains("text"), "{text}");
+        assert!(text.contains("JPEG, PNG, WebP or GIF"), "{text}");
+
+        for svg in [
+            &b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"[..],
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- drawn -->\n<svg width=\"10\"/>",
+            b"\xEF\xBB\xBF  <?xml version=\"1.0\"?><!DOCTYPE svg><SVG/>",
+        ] {
+            let message = unsupported_message(svg);
+            assert!(message.contains("SVG") && message.contains("scripts"), "{message}");
+        }
+
+        let pdf = unsupported_message(b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj");
+        assert!(pdf.contains("PDF"), "{pdf}");
+        let avif = unsupported_message(b"\0\0\0\x1Cftypavif\0\0\0\0avifmif1");
+        assert!(avif.contains("AVIF"), "{avif}");
+        let heic = unsupported_message(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic");
+        assert!(heic.contains("HEIC"), "{heic}");
+        assert!(unsupported_message(b"BM\x36\0\0\0\0\0").contains("BMP"));
+        assert!(unsupported_message(b"II*\0\x08\0\0\0").contains("TIFF"));
+        assert!(unsupported_message(b"").contains("empty"));
+        let unknown = unsupported_message(&[0x00, 0x01, 0x02, 0x03, 0xFE]);
+        assert!(unknown.contains("not a recognised image"), "{unknown}");
+        // A cut-off PNG signature is not a PNG.
+        assert!(sniff(b"\x89PNG\r\n").is_err());
+    }
+
+    #[test]
+    fn formats_name_their_type_and_extension() {
+        for format in [Format::Jpeg, Format::Png, Format::Webp, Format::Gif] {
+            assert_eq!(Format::from_ext(format.ext()), Some(format));
+            assert_eq!(Format::from_mime(format.mime()), Some(format));
+        }
+        assert_eq!(Format::from_ext("JPEG"), Some(Format::Jpeg));
+        assert_eq!(Format::from_mime("image/png; charset=binary"), Some(Format::Png));
+        assert_eq!(Format::from_ext("svg"), None);
+        assert_eq!(Format::from_mime("image/svg+xml"), None);
+        assert_eq!(Format::Gif.still(), Format::Png);
+        assert_eq!(Format::Webp.still(), Format::Webp);
+    }
+
+    /// The 8-byte signature and an IHDR chunk with a correct CRC, and no image data.
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend_from_slice(&width.to_be_bytes());
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+        let crc = crc32(&ihdr);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&13u32.to_be_bytes());
+        png.extend_from_slice(&ihdr);
+        png.extend_from_slice(&crc.to_be_bytes());
+        png
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &byte in data {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn a_huge_declared_png_is_refused_from_its_header_fast() {
+        let bomb = png_header(100_000, 100_000);
+        assert_eq!(bomb.len(), 33);
+        let started = Instant::now();
+        let refusal = probe(&bomb, LIMIT);
+        assert!(started.elapsed() < Duration::from_millis(50));
+        assert_eq!(
+            refusal,
+            Err(Refusal::TooManyPixels {
+                width: 100_000,
+                height: 100_000,
+                limit: LIMIT
+            })
+        );
+        assert!(decode(&bomb, Format::Png, LIMIT).is_err());
+        let message = refusal.err().map(|r| r.message()).unwrap_or_default();
+        assert!(message.contains("100000x100000") && message.contains("50.0"), "{message}");
+        // Within the limit, the same header without data cannot be read: Broken.
+        assert!(matches!(probe(&png_header(10, 10), LIMIT), Err(Refusal::Broken(_))));
+    }
+
+    #[test]
+    fn the_pixel_limit_counts_width_times_height() {
+        let jpeg = fixtures::sample_jpeg(100, 50);
+        assert!(probe(&jpeg, 5000).is_ok());
+        assert!(matches!(
+            probe(&jpeg, 4999),
+            Err(Refusal::TooManyPixels { width: 100, height: 50, .. })
+        ));
+        assert!(matches!(
+            decode(&jpeg, Format::Jpeg, 4999),
+            Err(Refusal::TooManyPixels { .. })
+        ));
+    }
+
+    #[test]
+    fn probe_reads_each_format_header() {
+        for (bytes, format) in [
+            (fixtures::sample_jpeg(30, 20), Format::Jpeg),
+            (fixtures::sample_png(30, 20), Format::Png),
+            (fixtures::sample_gif(30, 20), Format::Gif),
+            (fixtures::sample_webp(30, 20), Format::Webp),
+        ] {
+            assert_eq!(
+                probe(&bytes, LIMIT),
+                Ok(Probe {
+                    format,
+                    width: 30,
+                    height: 20
+                })
+            );
+            let image = decode(&bytes, format, LIMIT).map_err(|r| r.message());
+            assert_eq!(image.map(|i| (i.width(), i.height())), Ok((30, 20)));
+        }
+    }
+
+    #[test]
+    fn orientation_6_swaps_probe_and_decoded_dimensions() {
+        let jpeg = fixtures::gps_jpeg(40, 20);
+        let probe = probe(&jpeg, LIMIT).map(|p| (p.width, p.height));
+        assert_eq!(probe, Ok((20, 40)));
+        let image = decode(&jpeg, Format::Jpeg, LIMIT).map(|i| (i.width(), i.height()));
+        assert_eq!(image, Ok((20, 40)));
+    }
+
+    #[test]
+    fn a_jpeg_cut_short_is_broken_at_decode() {
+        let jpeg = fixtures::sample_jpeg(400, 300);
+        let cut = &jpeg[..jpeg.len() * 6 / 10];
+        // The header is intact, so the probe passes; the pixels are missing.
+        assert!(probe(cut, LIMIT).is_ok());
+        assert!(matches!(decode(cut, Format::Jpeg, LIMIT), Err(Refusal::Broken(_))));
+        // Trailing bytes after the end marker (cameras add some) are fine.
+        let mut trailer = jpeg.clone();
+        trailer.extend_from_slice(b"\0\0trailer");
+        assert!(decode(&trailer, Format::Jpeg, LIMIT).is_ok());
+    }
+
+    #[test]
+    fn other_formats_cut_short_are_broken_too() {
+        for (bytes, format) in [
+            (fixtures::sample_png(200, 100), Format::Png),
+            (fixtures::sample_gif(200, 100), Format::Gif),
+            (fixtures::sample_webp(200, 100), Format::Webp),
+        ] {
+            let cut = &bytes[..bytes.len() * 6 / 10];
+            let decoded = decode(cut, format, LIMIT);
+            assert!(matches!(decoded, Err(Refusal::Broken(_))), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn decode_refuses_bytes_of_another_format() {
+        let png = fixtures::sample_png(4, 4);
+        assert!(matches!(decode(&png, Format::Jpeg, LIMIT), Err(Refusal::Broken(_))));
+        assert!(matches!(decode(b"<svg/>", Format::Png, LIMIT), Err(Refusal::Unsupported(_))));
+    }
+
+    #[test]
+    fn garbage_after_a_signature_never_panics() {
+        let mut seed = 7u32;
+        for length in 0..300 {
+            for signature in [&b"\xFF\xD8\xFF"[..], b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\0\0\0\0WEBP"] {
+                let mut bytes = signature.to_vec();
+                for _ in 0..length {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    bytes.push((seed >> 16) as u8);
+                }
+                let _ = probe(&bytes, LIMIT);
+                if let Ok(format) = sniff(&bytes) {
+                    let _ = decode(&bytes, format, LIMIT);
+                }
+            }
+        }
+    }
 }

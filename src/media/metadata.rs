@@ -12,7 +12,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
-use super::image::{jpeg_header, jpeg_layout, Format, Refusal};
+use super::image::{gif_blocks, jpeg_header, jpeg_layout, Format, Refusal};
 
 /// The values a photo carries about itself, to pre-fill the media item's fields.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -798,63 +798,24 @@ fn strip_webp(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
 const GIF_APPS_KEPT: &[&[u8; 11]] = &[b"NETSCAPE2.0", b"ANIMEXTS1.0", b"ICCRGBG1012"];
 
 fn strip_gif(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
-    let broken = || Refusal::Broken("the GIF ends before its image data does".into());
-    let screen = bytes.get(..13).ok_or_else(broken)?;
-    let mut at = 13;
-    if screen[10] & 0x80 != 0 {
-        at += 3 << ((screen[10] & 7) + 1);
-    }
-    let mut out = bytes.get(..at).ok_or_else(broken)?.to_vec();
-    loop {
-        match *bytes.get(at).ok_or_else(broken)? {
-            0x3B => {
-                out.push(0x3B);
-                return Ok(out);
-            }
-            0x2C => {
-                let descriptor = bytes.get(at..at + 10).ok_or_else(broken)?;
-                let mut end = at + 10;
-                if descriptor[9] & 0x80 != 0 {
-                    end += 3 << ((descriptor[9] & 7) + 1);
-                }
-                end += 1; // LZW minimum code size
-                end = sub_blocks_end(bytes, end).ok_or_else(broken)?;
-                out.extend_from_slice(&bytes[at..end]);
-                at = end;
-            }
-            0x21 => {
-                let label = *bytes.get(at + 1).ok_or_else(broken)?;
-                let end = sub_blocks_end(bytes, at + 2).ok_or_else(broken)?;
-                let keep = match label {
-                    0xFE => false,
-                    0xFF => bytes
-                        .get(at + 2..at + 14)
-                        .is_some_and(|app| app[0] == 11 && GIF_APPS_KEPT.iter().any(|k| &app[1..] == *k)),
-                    // Graphic control and plain text are part of the picture.
-                    _ => true,
-                };
-                if keep {
-                    out.extend_from_slice(&bytes[at..end]);
-                }
-                at = end;
-            }
-            _ => return Err(Refusal::Broken("a GIF block is not one GIF knows".into())),
+    let (header, blocks) = gif_blocks(bytes)
+        .ok_or_else(|| Refusal::Broken("the GIF ends before its image data does".into()))?;
+    let mut out = bytes[..header].to_vec();
+    for (start, end) in blocks {
+        let block = &bytes[start..end];
+        let keep = match block {
+            // Comments.
+            [0x21, 0xFE, ..] => false,
+            // Application extensions: an 11-byte identifier in the first sub-block.
+            [0x21, 0xFF, 11, id @ ..] => GIF_APPS_KEPT.iter().any(|k| id.starts_with(*k)),
+            [0x21, 0xFF, ..] => false,
+            // Images, graphic control and plain text are the picture.
+            _ => true,
+        };
+        if keep {
+            out.extend_from_slice(block);
         }
     }
-}
-
-/// The offset after a chain of GIF data sub-blocks starting at `at` (its terminator
-/// included).
-fn sub_blocks_end(bytes: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let length = usize::from(*bytes.get(at)?);
-        at += 1;
-        if length == 0 {
-            return Some(at);
-        }
-        at += length;
-        if at > bytes.len() {
-            return None;
-        }
-    }
+    out.push(0x3B);
+    Ok(out)
 }
