@@ -298,7 +298,12 @@ fn iptc_fields(mut data: &[u8]) -> Iptc {
 
 /// IPTC 2:55 `CCYYMMDD` with 2:60 `HHMMSS±HHMM`; no time is midnight, no offset UTC.
 fn iptc_date(date: &str, time: Option<&str>) -> Option<DateTime<Utc>> {
-    let date = NaiveDate::parse_from_str(date.trim(), "%Y%m%d").ok()?;
+    let date = date.trim();
+    // chrono would read a digit short as a one-digit day; IIM dates are exactly 8.
+    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let date = NaiveDate::parse_from_str(date, "%Y%m%d").ok()?;
     let time = time.map(str::trim).unwrap_or_default();
     let clock = time
         .get(..6)
@@ -818,4 +823,377 @@ fn strip_gif(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
     }
     out.push(0x3B);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::fixtures;
+    use crate::media::image::{decode, probe};
+    use image::ImageEncoder as _;
+    use img_parts::ImageICC as _;
+
+    const LIMIT: u64 = 50_000_000;
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    fn utc(text: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    #[test]
+    fn reads_the_iptc_sample_exactly() {
+        let jpeg = fixtures::iptc_sample_jpeg(32, 24);
+        assert_eq!(
+            extract(&jpeg, Format::Jpeg),
+            Embedded {
+                credit: Some("Jane Doe".into()),
+                source: Some("Wire Agency".into()),
+                copyright: Some("© 2026 Wire Agency".into()),
+                caption: Some("Firefighters at dawn".into()),
+                taken_at: utc("2026-03-14T05:30:00Z"),
+            }
+        );
+    }
+
+    fn iim(datasets: &[(u8, &[u8])]) -> Vec<u8> {
+        let mut data = Vec::new();
+        for (number, value) in datasets {
+            data.extend_from_slice(&[0x1C, 2, *number]);
+            data.extend_from_slice(&(value.len() as u16).to_be_bytes());
+            data.extend_from_slice(value);
+        }
+        data
+    }
+
+    fn iptc_jpeg(datasets: &[(u8, &[u8])]) -> Vec<u8> {
+        let app13 = fixtures::photoshop_iptc(&iim(datasets));
+        fixtures::with_segments(&fixtures::sample_jpeg(8, 8), &[(0xED, app13)])
+    }
+
+    #[test]
+    fn iptc_text_is_latin1_when_not_utf8_cleaned_and_capped() {
+        let long = "x".repeat(3000);
+        let jpeg = iptc_jpeg(&[
+            (80, b"Ren\xE9 Dupont"),
+            (80, b"Second\tShooter"),
+            (115, b"  Pool\0 Photo \x07"),
+            (120, long.as_bytes()),
+            (55, b"20260314"),
+        ]);
+        let embedded = extract(&jpeg, Format::Jpeg);
+        assert_eq!(embedded.credit.as_deref(), Some("René Dupont, Second Shooter"));
+        // Without a Credit dataset, Source is the source.
+        assert_eq!(embedded.source.as_deref(), Some("Pool Photo"));
+        assert_eq!(embedded.caption.map(|c| c.chars().count()), Some(2000));
+        // A date without a time is midnight UTC.
+        assert_eq!(embedded.taken_at, utc("2026-03-14T00:00:00Z"));
+    }
+
+    const XMP: &str = r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"
+     xmlns:ps="http://ns.adobe.com/photoshop/1.0/" ps:Credit="Xmp Agency &amp; Partners"
+     ps:DateCreated="2024-07-01T18:45:10+02:00">
+   <dc:creator><rdf:Seq><rdf:li>Ann Xmp</rdf:li><rdf:li>Bo Xmp</rdf:li></rdf:Seq></dc:creator>
+   <dc:rights><rdf:Alt><rdf:li xml:lang="fr">Droits</rdf:li><rdf:li xml:lang="x-default">© Xmp Rights</rdf:li></rdf:Alt></dc:rights>
+   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">Flood &#x2014; river <![CDATA[bank]]></rdf:li></rdf:Alt></dc:description>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"#;
+
+    fn xmp_app1(xml: &str) -> (u8, Vec<u8>) {
+        let mut payload = XMP_PREFIX.to_vec();
+        payload.extend_from_slice(xml.as_bytes());
+        (0xE1, payload)
+    }
+
+    #[test]
+    fn reads_xmp_with_any_prefix_attributes_and_language_alternatives() {
+        let jpeg = fixtures::with_segments(&fixtures::sample_jpeg(8, 8), &[xmp_app1(XMP)]);
+        assert_eq!(
+            extract(&jpeg, Format::Jpeg),
+            Embedded {
+                credit: Some("Ann Xmp, Bo Xmp".into()),
+                source: Some("Xmp Agency & Partners".into()),
+                copyright: Some("© Xmp Rights".into()),
+                caption: Some("Flood — river bank".into()),
+                taken_at: utc("2024-07-01T16:45:10Z"),
+            }
+        );
+    }
+
+    #[test]
+    fn iptc_comes_before_xmp_which_comes_before_exif() {
+        let mut exif = EXIF_PREFIX.to_vec();
+        exif.extend_from_slice(&fixtures::private_exif(1));
+        let app13 = fixtures::photoshop_iptc(&iim(&[(80, b"Iptc Person")]));
+        let jpeg = fixtures::with_segments(
+            &fixtures::sample_jpeg(8, 8),
+            &[(0xE1, exif.clone()), xmp_app1(XMP), (0xED, app13)],
+        );
+        let embedded = extract(&jpeg, Format::Jpeg);
+        assert_eq!(embedded.credit.as_deref(), Some("Iptc Person"));
+        assert_eq!(embedded.copyright.as_deref(), Some("© Xmp Rights"));
+        assert_eq!(embedded.taken_at, utc("2024-07-01T16:45:10Z"));
+
+        let only_exif = fixtures::with_segments(&fixtures::sample_jpeg(8, 8), &[(0xE1, exif)]);
+        assert_eq!(
+            extract(&only_exif, Format::Jpeg),
+            Embedded {
+                credit: Some("Exif Artist".into()),
+                source: None,
+                copyright: Some("Exif Copyright".into()),
+                caption: None,
+                taken_at: utc("2025-11-02T12:15:16Z"),
+            }
+        );
+    }
+
+    /// `png` with `chunks` inserted after IHDR.
+    fn png_with(png: &[u8], chunks: Vec<PngChunk>) -> Vec<u8> {
+        let mut png = Png::from_bytes(Bytes::copy_from_slice(png)).expect("a PNG");
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            png.chunks_mut().insert(1 + i, chunk);
+        }
+        png.encoder().bytes().to_vec()
+    }
+
+    fn itxt(xml: &str) -> PngChunk {
+        let mut data = XMP_KEYWORD.to_vec();
+        data.extend_from_slice(b"\0\0\0\0\0");
+        data.extend_from_slice(xml.as_bytes());
+        PngChunk::new(*b"iTXt", Bytes::from(data))
+    }
+
+    #[test]
+    fn reads_png_and_webp_metadata() {
+        let png = png_with(
+            &fixtures::sample_png(8, 8),
+            vec![
+                PngChunk::new(*b"eXIf", Bytes::from(fixtures::private_exif(1))),
+                itxt(XMP),
+            ],
+        );
+        let embedded = extract(&png, Format::Png);
+        assert_eq!(embedded.credit.as_deref(), Some("Ann Xmp, Bo Xmp"));
+        assert_eq!(embedded.caption.as_deref(), Some("Flood — river bank"));
+
+        let mut webp = WebP::from_bytes(Bytes::from(fixtures::sample_webp(8, 8))).expect("a WebP");
+        webp.set_exif(Some(Bytes::from(fixtures::private_exif(1))));
+        let webp = webp.encoder().bytes().to_vec();
+        let embedded = extract(&webp, Format::Webp);
+        assert_eq!(embedded.credit.as_deref(), Some("Exif Artist"));
+        assert_eq!(embedded.taken_at, utc("2025-11-02T12:15:16Z"));
+    }
+
+    #[test]
+    fn xmp_dates_in_their_shapes() {
+        assert_eq!(xmp_date("2026-03-14"), utc("2026-03-14T00:00:00Z"));
+        assert_eq!(xmp_date("2026-03-14T06:30"), utc("2026-03-14T06:30:00Z"));
+        assert_eq!(xmp_date("2026-03-14T06:30+01:00"), utc("2026-03-14T05:30:00Z"));
+        assert_eq!(xmp_date("2026-03-14T06:30:05.25Z"), utc("2026-03-14T06:30:05.25Z"));
+        assert_eq!(xmp_date("2026-03"), None);
+        assert_eq!(xmp_date("yesterday"), None);
+        assert_eq!(iptc_date("20260314", Some("063000-0500")), utc("2026-03-14T11:30:00Z"));
+        assert_eq!(iptc_date("2026031", None), None);
+    }
+
+    #[test]
+    fn garbage_metadata_is_ignored_without_panicking() {
+        let mut seed = 11u32;
+        let mut noise = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (seed >> 16) as u8
+                })
+                .collect()
+        };
+        let base = fixtures::sample_jpeg(8, 8);
+        for n in [0, 1, 3, 7, 20, 200, 2000] {
+            let mut exif = EXIF_PREFIX.to_vec();
+            exif.extend_from_slice(&noise(n));
+            let mut xmp = XMP_PREFIX.to_vec();
+            xmp.extend_from_slice(&noise(n));
+            let mut app13 = PHOTOSHOP_PREFIX.to_vec();
+            app13.extend_from_slice(b"8BIM\x04\x04");
+            app13.extend_from_slice(&noise(n));
+            let iptc = fixtures::photoshop_iptc(&[&[0x1C, 2, 80, 0xFF, 0xFF][..], &noise(n)].concat());
+            let jpeg = fixtures::with_segments(
+                &base,
+                &[(0xE1, exif), (0xE1, xmp), (0xED, app13), (0xED, iptc)],
+            );
+            let _ = extract(&jpeg, Format::Jpeg);
+            let _ = extract(&noise(n), Format::Png);
+            let _ = extract(&noise(n), Format::Webp);
+            let _ = strip(&jpeg, Format::Jpeg, false);
+            // Truncated everywhere.
+            for cut in (0..jpeg.len()).step_by(37) {
+                let _ = extract(&jpeg[..cut], Format::Jpeg);
+                let _ = strip(&jpeg[..cut], Format::Jpeg, false);
+            }
+        }
+        let broken_xmp = "<x:xmpmeta><rdf:RDF><dc:creator><rdf:Seq><rdf:li>Half";
+        let jpeg = fixtures::with_segments(&base, &[xmp_app1(broken_xmp)]);
+        assert_eq!(extract(&jpeg, Format::Jpeg), Embedded::default());
+    }
+
+    /// The EXIF fields of a stripped JPEG (tag names).
+    fn exif_tags(jpeg: &[u8]) -> Vec<String> {
+        let Some(tiff) = blocks(jpeg, Format::Jpeg).exif else {
+            return Vec::new();
+        };
+        let exif = read_exif(&tiff).expect("readable EXIF");
+        exif.fields().map(|f| f.tag.to_string()).collect()
+    }
+
+    #[test]
+    fn strips_gps_and_everything_private_from_a_jpeg_but_the_orientation() {
+        let original = fixtures::gps_jpeg(40, 20);
+        assert!(exif_tags(&original).iter().any(|t| t.starts_with("GPS")));
+        assert!(contains(&original, b"SN-0042-SECRET"));
+
+        let kept = strip(&original, Format::Jpeg, true).expect("kept");
+        assert_eq!(kept, original);
+
+        let public = strip(&original, Format::Jpeg, false).expect("stripped");
+        assert_eq!(exif_tags(&public), ["Orientation"]);
+        for secret in [&b"SN-0042-SECRET"[..], b"Dispatch Test Camera", b"shot at", b"Exif Artist"] {
+            assert!(!contains(&public, secret));
+        }
+        assert_eq!(extract(&public, Format::Jpeg), Embedded::default());
+        // Still the same picture, the same way up.
+        let displayed = |bytes: &[u8]| probe(bytes, LIMIT).map(|p| (p.width, p.height));
+        assert_eq!(displayed(&public), Ok((20, 40)));
+        let decoded = decode(&public, Format::Jpeg, LIMIT).map(|i| (i.width(), i.height()));
+        assert_eq!(decoded, Ok((20, 40)));
+        let pixels = |bytes: &[u8]| decode(bytes, Format::Jpeg, LIMIT).map(|i| i.into_bytes());
+        assert_eq!(pixels(&public), pixels(&original));
+    }
+
+    #[test]
+    fn strips_iptc_and_xmp_and_keeps_the_icc_profile_of_a_jpeg() {
+        let mut icc = b"ICC_PROFILE\0\x01\x01".to_vec();
+        icc.extend_from_slice(b"a colour profile");
+        let original = fixtures::with_segments(
+            &fixtures::iptc_sample_jpeg(16, 16),
+            &[xmp_app1(XMP), (0xE2, icc)],
+        );
+        let public = strip(&original, Format::Jpeg, false).expect("stripped");
+        assert_eq!(extract(&public, Format::Jpeg), Embedded::default());
+        assert!(!contains(&public, b"Jane Doe") && !contains(&public, b"Photoshop"));
+        assert!(contains(&public, b"a colour profile"));
+        // Orientation 1 needs no EXIF at all.
+        assert!(!contains(&public, b"Exif\0\0"));
+        assert!(decode(&public, Format::Jpeg, LIMIT).is_ok());
+        assert!(public.len() < original.len());
+        // A JPEG cut short cannot be rewritten.
+        let cut = &original[..original.len() / 2];
+        assert!(matches!(strip(cut, Format::Jpeg, false), Err(Refusal::Broken(_))));
+    }
+
+    fn png_with_icc(width: u32, height: u32) -> Vec<u8> {
+        let image = fixtures::photo_like(width, height);
+        let mut bytes = Vec::new();
+        let mut encoder = image::codecs::png::PngEncoder::new(&mut bytes);
+        encoder
+            .set_icc_profile(b"a colour profile".to_vec())
+            .expect("PNG takes ICC");
+        encoder
+            .write_image(&image, width, height, image::ExtendedColorType::Rgb8)
+            .expect("encoded");
+        bytes
+    }
+
+    #[test]
+    fn strips_a_png_losslessly() {
+        let original = png_with(
+            &png_with_icc(40, 20),
+            vec![
+                PngChunk::new(*b"eXIf", Bytes::from(fixtures::private_exif(6))),
+                itxt(XMP),
+                PngChunk::new(*b"tEXt", Bytes::from_static(b"Comment\0secret note")),
+            ],
+        );
+        let kinds = |bytes: &[u8]| -> Vec<String> {
+            png_chunks(bytes)
+                .iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect()
+        };
+        let public = strip(&original, Format::Png, false).expect("stripped");
+        assert_eq!(kinds(&public), ["IHDR", "iCCP", "eXIf", "IDAT", "IEND"]);
+        let exif = blocks(&public, Format::Png).exif.expect("orientation EXIF");
+        assert_eq!(exif, orientation_exif(6));
+        assert_eq!(extract(&public, Format::Png), Embedded::default());
+        let decoded = |bytes: &[u8]| decode(bytes, Format::Png, LIMIT).map(|i| i.into_bytes());
+        assert_eq!(decoded(&public), decoded(&original));
+        assert_eq!(probe(&public, LIMIT).map(|p| (p.width, p.height)), Ok((20, 40)));
+
+        assert_eq!(strip(&original, Format::Png, true).as_deref(), Ok(&original[..]));
+        // A chunk whose checksum fails cannot be rewritten.
+        let mut damaged = original.clone();
+        let last = damaged.len() - 20;
+        damaged[last] ^= 0xFF;
+        assert!(matches!(strip(&damaged, Format::Png, false), Err(Refusal::Broken(_))));
+    }
+
+    #[test]
+    fn strips_a_webp_losslessly() {
+        let mut webp = WebP::from_bytes(Bytes::from(fixtures::sample_webp(40, 20))).expect("a WebP");
+        webp.set_exif(Some(Bytes::from(fixtures::private_exif(6))));
+        webp.set_icc_profile(Some(Bytes::from_static(b"a colour profile")));
+        webp.chunks_mut().push(img_parts::riff::RiffChunk::new(
+            *b"XMP ",
+            RiffContent::Data(Bytes::from(XMP.as_bytes().to_vec())),
+        ));
+        let mut original = webp.encoder().bytes().to_vec();
+        // img-parts does not flag an XMP chunk pushed by hand; a real writer does.
+        let vp8x = original.windows(4).position(|w| w == b"VP8X").expect("VP8X") + 8;
+        original[vp8x] |= 0b0000_0100;
+        assert_eq!(extract(&original, Format::Webp).credit.as_deref(), Some("Ann Xmp, Bo Xmp"));
+
+        let public = strip(&original, Format::Webp, false).expect("stripped");
+        let ids: Vec<[u8; 4]> = riff_chunks(&public).iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [*b"VP8X", *b"ICCP", *b"VP8 ", *b"EXIF"]);
+        let vp8x = riff_chunks(&public)[0].1[0];
+        // ICC and EXIF flags on, XMP off.
+        assert_eq!(vp8x & 0b0010_1100, 0b0010_1000);
+        assert_eq!(blocks(&public, Format::Webp).exif, Some(orientation_exif(6)));
+        assert_eq!(extract(&public, Format::Webp), Embedded::default());
+        assert!(!contains(&public, b"SN-0042-SECRET"));
+        let decoded = |bytes: &[u8]| decode(bytes, Format::Webp, LIMIT).map(|i| i.into_bytes());
+        assert_eq!(decoded(&public), decoded(&original));
+        assert_eq!(probe(&public, LIMIT).map(|p| (p.width, p.height)), Ok((20, 40)));
+    }
+
+    #[test]
+    fn strips_comments_and_foreign_extensions_from_a_gif() {
+        let original = fixtures::sample_gif(16, 8);
+        // An XMP application extension before the trailer.
+        let mut with_xmp = original[..original.len() - 1].to_vec();
+        with_xmp.extend_from_slice(&[0x21, 0xFF, 11]);
+        with_xmp.extend_from_slice(b"XMP DataXMP");
+        with_xmp.extend_from_slice(&[5]);
+        with_xmp.extend_from_slice(b"<xmp>");
+        with_xmp.extend_from_slice(&[0, 0x3B]);
+        assert!(contains(&with_xmp, b"made by Dispatch"));
+
+        let public = strip(&with_xmp, Format::Gif, false).expect("stripped");
+        assert!(!contains(&public, b"made by Dispatch"));
+        assert!(!contains(&public, b"XMP DataXMP"));
+        assert!(contains(&public, b"NETSCAPE2.0"));
+        assert_eq!(public.len(), original.len() - (2 + 1 + 16 + 1));
+        let decoded = |bytes: &[u8]| decode(bytes, Format::Gif, LIMIT).map(|i| i.into_bytes());
+        assert_eq!(decoded(&public), decoded(&original));
+        let cut = &original[..original.len() * 6 / 10];
+        assert!(matches!(strip(cut, Format::Gif, false), Err(Refusal::Broken(_))));
+    }
 }
