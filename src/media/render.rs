@@ -209,3 +209,182 @@ fn encode(image: DynamicImage, out: Format) -> Result<Vec<u8>, Refusal> {
     }
     Ok(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::fixtures;
+    use crate::media::image::{decode, sniff};
+
+    const LIMIT: u64 = 50_000_000;
+
+    fn crop(aspect_w: u32, aspect_h: u32, max_width: u32) -> Shape {
+        Shape::Crop {
+            aspect_w,
+            aspect_h,
+            max_width,
+        }
+    }
+
+    #[test]
+    fn sizes_never_upscale_and_never_reach_zero() {
+        let table: &[((u32, u32), Shape, (u32, u32))] = &[
+            ((1600, 1067), Shape::Width(800), (800, 534)),
+            ((1600, 1067), Shape::Width(1600), (1600, 1067)),
+            ((1600, 1067), Shape::Width(4000), (1600, 1067)),
+            ((1000, 1500), Shape::Width(400), (400, 600)),
+            ((1600, 1067), crop(16, 9, 1200), (1200, 675)),
+            ((1600, 1067), crop(16, 9, 3000), (1600, 900)),
+            ((1600, 1067), crop(4, 5, 1080), (854, 1067)),
+            ((1000, 1500), crop(1, 1, 400), (400, 400)),
+            ((1000, 1500), crop(16, 9, 800), (800, 450)),
+            ((1, 1), Shape::Width(800), (1, 1)),
+            ((1, 1), crop(16, 9, 100), (1, 1)),
+            ((3, 2), crop(16, 9, 100), (3, 2)),
+            ((3, 2), crop(1, 1, 1), (1, 1)),
+            ((3, 2), Shape::Width(1), (1, 1)),
+            ((1000, 1), Shape::Width(10), (10, 1)),
+            ((1, 1000), crop(16, 9, 10), (1, 1)),
+            ((10, 10), Shape::Width(0), (1, 1)),
+            ((10, 10), crop(0, 9, 5), (5, 5)),
+            ((0, 0), Shape::Width(10), (1, 1)),
+        ];
+        for &((w, h), shape, expected) in table {
+            assert_eq!(size(w, h, shape), expected, "{w}x{h} {shape:?}");
+        }
+    }
+
+    #[test]
+    fn regions_follow_the_focal_point_within_the_image() {
+        let landscape_16_9 = crop(16, 9, 1200);
+        let square = crop(1, 1, 400);
+        let table: &[((u32, u32), Shape, (f64, f64), (u32, u32, u32, u32))] = &[
+            ((1600, 1067), landscape_16_9, (0.5, 0.5), (0, 84, 1600, 900)),
+            ((1600, 1067), landscape_16_9, (0.0, 0.0), (0, 0, 1600, 900)),
+            ((1600, 1067), landscape_16_9, (1.0, 1.0), (0, 167, 1600, 900)),
+            ((1600, 1067), square, (0.5, 0.5), (267, 0, 1067, 1067)),
+            ((1600, 1067), square, (0.0, 0.0), (0, 0, 1067, 1067)),
+            ((1600, 1067), square, (1.0, 1.0), (533, 0, 1067, 1067)),
+            ((1600, 1067), square, (0.25, 0.5), (0, 0, 1067, 1067)),
+            ((1600, 1067), square, (0.6, 0.5), (427, 0, 1067, 1067)),
+            ((1000, 1500), square, (0.5, 0.5), (0, 250, 1000, 1000)),
+            ((1000, 1500), square, (0.0, 0.0), (0, 0, 1000, 1000)),
+            ((1000, 1500), square, (1.0, 1.0), (0, 500, 1000, 1000)),
+            ((1000, 1500), square, (0.5, 0.2), (0, 0, 1000, 1000)),
+            // Out of range and NaN are clamped or centred.
+            ((1000, 1500), square, (f64::NAN, 7.0), (0, 500, 1000, 1000)),
+            ((1000, 1500), square, (-1.0, f64::NAN), (0, 250, 1000, 1000)),
+            ((1600, 1067), Shape::Width(800), (0.0, 1.0), (0, 0, 1600, 1067)),
+            ((1, 1), square, (1.0, 1.0), (0, 0, 1, 1)),
+            ((3, 2), square, (1.0, 0.0), (1, 0, 2, 2)),
+            ((3, 2), crop(16, 9, 10), (0.5, 0.5), (0, 0, 3, 2)),
+        ];
+        for &((w, h), shape, focal, expected) in table {
+            let got = region(w, h, shape, focal);
+            assert_eq!(got, expected, "{w}x{h} {shape:?} {focal:?}");
+            let (x, y, cw, ch) = got;
+            assert!(cw > 0 && ch > 0 && x + cw <= w.max(1) && y + ch <= h.max(1));
+        }
+    }
+
+    fn decoded(bytes: &[u8]) -> DynamicImage {
+        let format = sniff(bytes).expect("an image");
+        decode(bytes, format, LIMIT).expect("decodes")
+    }
+
+    #[test]
+    fn renders_each_output_format_at_the_expected_size() {
+        let sources = [
+            decoded(&fixtures::sample_jpeg(300, 200)),
+            decoded(&fixtures::sample_png(300, 200)),
+            decoded(&fixtures::sample_gif(300, 200)),
+            DynamicImage::ImageLuma16(DynamicImage::ImageRgb8(fixtures::photo_like(300, 200)).to_luma16()),
+            DynamicImage::ImageLumaA8(DynamicImage::ImageRgb8(fixtures::photo_like(300, 200)).to_luma_alpha8()),
+        ];
+        for source in &sources {
+            for (out, expected) in [
+                (Format::Jpeg, Format::Jpeg),
+                (Format::Png, Format::Png),
+                (Format::Webp, Format::Webp),
+                (Format::Gif, Format::Png),
+            ] {
+                for (shape, dims) in [
+                    (Shape::Width(120), (120, 80)),
+                    (crop(1, 1, 50), (50, 50)),
+                    (Shape::Width(1000), (300, 200)),
+                ] {
+                    let bytes = render(source, shape, (0.5, 0.5), out).expect("rendered");
+                    assert_eq!(sniff(&bytes), Ok(expected));
+                    let back = decode(&bytes, expected, LIMIT).expect("decodes back");
+                    assert_eq!((back.width(), back.height()), dims, "{out:?} {shape:?}");
+                }
+            }
+        }
+    }
+
+    /// The mean of one channel: red tells the source column, green the row.
+    fn mean(image: &DynamicImage, channel: usize) -> f64 {
+        let rgb = image.to_rgb8();
+        let sum: u64 = rgb.pixels().map(|p| u64::from(p.0[channel])).sum();
+        sum as f64 / (rgb.width() * rgb.height()) as f64
+    }
+
+    #[test]
+    fn crops_come_from_where_the_focal_point_says() {
+        let source = decoded(&fixtures::sample_png(300, 200));
+        let at = |focal: (f64, f64)| {
+            let bytes = render(&source, crop(1, 1, 100), focal, Format::Png).expect("rendered");
+            decoded(&bytes)
+        };
+        // A 200x200 square: columns 0..200 on the left, 100..300 on the right.
+        let left = mean(&at((0.0, 0.0)), 0);
+        let right = mean(&at((1.0, 1.0)), 0);
+        assert!((left - 85.0).abs() < 6.0, "{left}");
+        assert!((right - 170.0).abs() < 6.0, "{right}");
+        let portrait = decoded(&fixtures::sample_jpeg(200, 300));
+        let top = render(&portrait, crop(1, 1, 100), (0.5, 0.0), Format::Jpeg).expect("top");
+        let bottom = render(&portrait, crop(1, 1, 100), (0.5, 1.0), Format::Jpeg).expect("bottom");
+        assert!(mean(&decoded(&top), 1) + 60.0 < mean(&decoded(&bottom), 1));
+    }
+
+    #[test]
+    fn transparency_is_kept_where_the_format_has_it_and_flattened_on_white_otherwise() {
+        let source = decoded(&fixtures::sample_png(200, 100));
+        let webp = decoded(&render(&source, Shape::Width(100), (0.5, 0.5), Format::Webp).expect("webp"));
+        assert!(webp.color().has_alpha());
+        let png = decoded(&render(&source, Shape::Width(100), (0.5, 0.5), Format::Png).expect("png"));
+        assert_eq!(png.to_rgba8().get_pixel(2, 25).0[3], 128);
+        let jpeg = decoded(&render(&source, Shape::Width(100), (0.5, 0.5), Format::Jpeg).expect("jpeg"));
+        assert!(!jpeg.color().has_alpha());
+        // Half-transparent near-black red (the left edge) over white is about 130.
+        let red = jpeg.to_rgb8().get_pixel(2, 25).0[0];
+        assert!((110..150).contains(&red), "{red}");
+        // An opaque source gives an RGB WebP (no alpha chunk to carry).
+        let opaque = decoded(&fixtures::sample_gif(200, 100));
+        let webp = decoded(&render(&opaque, Shape::Width(100), (0.5, 0.5), Format::Webp).expect("webp"));
+        assert!(!webp.color().has_alpha());
+    }
+
+    #[test]
+    fn renditions_carry_no_metadata() {
+        let source = decoded(&fixtures::gps_jpeg(60, 40));
+        for out in [Format::Jpeg, Format::Png, Format::Webp] {
+            let bytes = render(&source, Shape::Width(30), (0.5, 0.5), out).expect("rendered");
+            for marker in [&b"Exif"[..], b"SN-0042", b"GPS", b"eXIf", b"EXIF", b"XMP", b"iCCP"] {
+                assert!(!bytes.windows(marker.len()).any(|w| w == marker), "{out:?}");
+            }
+            // Rendered from the upright pixels: portrait.
+            let back = decoded(&bytes);
+            assert_eq!((back.width(), back.height()), (30, 45));
+        }
+    }
+
+    #[test]
+    fn webp_renditions_are_lossy_and_much_smaller_than_png() {
+        let source = DynamicImage::ImageRgb8(fixtures::photo_like(1600, 1067));
+        let webp = render(&source, Shape::Width(1600), (0.5, 0.5), Format::Webp).expect("webp");
+        let png = render(&source, Shape::Width(1600), (0.5, 0.5), Format::Png).expect("png");
+        assert!(webp.len() * 4 < png.len(), "webp {} png {}", webp.len(), png.len());
+        assert_eq!(&webp[12..16], b"VP8 ");
+    }
+}
