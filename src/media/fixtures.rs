@@ -27,8 +27,7 @@ pub fn photo_like(width: u32, height: u32) -> RgbImage {
                 .unwrap_or(u8::MAX)
         };
         // A cheap integer hash: noise with some low-frequency structure.
-        let hash = (x / 3)
-            .wrapping_mul(73_856_093)
+        let hash = (x / 3).wrapping_mul(73_856_093)
             ^ (y / 3).wrapping_mul(19_349_663)
             ^ (x.wrapping_add(y)).wrapping_mul(83_492_791);
         let texture = 96 + (hash >> 24) as u8 / 2;
@@ -56,10 +55,10 @@ pub fn sample_jpeg(width: u32, height: u32) -> Vec<u8> {
 /// metadata goes.
 pub fn with_segments(jpeg: &[u8], segments: &[(u8, Vec<u8>)]) -> Vec<u8> {
     let mut at = 2;
-    if jpeg.get(2..4) == Some(&[0xFF, 0xE0]) {
-        if let Some(length) = jpeg.get(4..6) {
-            at = 4 + usize::from(u16::from_be_bytes([length[0], length[1]]));
-        }
+    if jpeg.get(2..4) == Some(&[0xFF, 0xE0])
+        && let Some(length) = jpeg.get(4..6)
+    {
+        at = 4 + usize::from(u16::from_be_bytes([length[0], length[1]]));
     }
     let at = at.min(jpeg.len());
     let mut out = jpeg[..at].to_vec();
@@ -212,10 +211,10 @@ pub fn sample_gif(width: u32, height: u32) -> Vec<u8> {
     }
     // After the header, logical screen and global colour table.
     let mut at = 13;
-    if let Some(&packed) = bytes.get(10) {
-        if packed & 0x80 != 0 {
-            at += 3 << ((packed & 7) + 1);
-        }
+    if let Some(&packed) = bytes.get(10)
+        && packed & 0x80 != 0
+    {
+        at += 3 << ((packed & 7) + 1);
     }
     if at > bytes.len() {
         return bytes;

@@ -93,7 +93,11 @@ impl Format {
 pub enum Refusal {
     /// The whole sentence to show: what the file seems to be and what is accepted.
     Unsupported(String),
-    TooManyPixels { width: u32, height: u32, limit: u64 },
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
     /// What is wrong, in our own words (never a decoder's message): "the file ends
     /// before the image data does".
     Broken(String),
@@ -138,7 +142,9 @@ const ACCEPTED: &str = "JPEG, PNG, WebP or GIF";
 
 fn unsupported(what: Option<&str>) -> Refusal {
     Refusal::Unsupported(match what {
-        Some(what) => format!("The file is {what}, which is not accepted; upload a {ACCEPTED} image."),
+        Some(what) => {
+            format!("The file is {what}, which is not accepted; upload a {ACCEPTED} image.")
+        }
         None => format!("The file is not a recognised image; upload a {ACCEPTED} image."),
     })
 }
@@ -163,9 +169,7 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, Refusal> {
 /// Names what a refused file is, as far as its first bytes tell.
 fn recognise_refused(bytes: &[u8]) -> Refusal {
     if bytes.is_empty() {
-        return Refusal::Unsupported(format!(
-            "The file is empty; upload a {ACCEPTED} image."
-        ));
+        return Refusal::Unsupported(format!("The file is empty; upload a {ACCEPTED} image."));
     }
     if looks_like_svg(bytes) {
         return Refusal::Unsupported(format!(
@@ -279,7 +283,10 @@ pub fn decode(bytes: &[u8], format: Format, max_pixels: u64) -> Result<DynamicIm
     }
     let (decoder, orientation) = open(bytes, format, max_pixels)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|_| {
-        Refusal::Broken(format!("the {} image data cannot be decoded", format.name()))
+        Refusal::Broken(format!(
+            "the {} image data cannot be decoded",
+            format.name()
+        ))
     })?;
     image.apply_orientation(orientation);
     Ok(image)
@@ -593,7 +600,10 @@ mod tests {
             b"\xEF\xBB\xBF  <?xml version=\"1.0\"?><!DOCTYPE svg><SVG/>",
         ] {
             let message = unsupported_message(svg);
-            assert!(message.contains("SVG") && message.contains("scripts"), "{message}");
+            assert!(
+                message.contains("SVG") && message.contains("scripts"),
+                "{message}"
+            );
         }
 
         let pdf = unsupported_message(b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj");
@@ -618,7 +628,10 @@ mod tests {
             assert_eq!(Format::from_mime(format.mime()), Some(format));
         }
         assert_eq!(Format::from_ext("JPEG"), Some(Format::Jpeg));
-        assert_eq!(Format::from_mime("image/png; charset=binary"), Some(Format::Png));
+        assert_eq!(
+            Format::from_mime("image/png; charset=binary"),
+            Some(Format::Png)
+        );
         assert_eq!(Format::from_ext("svg"), None);
         assert_eq!(Format::from_mime("image/svg+xml"), None);
         assert_eq!(Format::Gif.still(), Format::Png);
@@ -671,9 +684,15 @@ mod tests {
         );
         assert!(decode(&bomb, Format::Png, LIMIT).is_err());
         let message = refusal.err().map(|r| r.message()).unwrap_or_default();
-        assert!(message.contains("100000x100000") && message.contains("50.0"), "{message}");
+        assert!(
+            message.contains("100000x100000") && message.contains("50.0"),
+            "{message}"
+        );
         // Within the limit, the same header without data cannot be read: Broken.
-        assert!(matches!(probe(&png_header(10, 10), LIMIT), Err(Refusal::Broken(_))));
+        assert!(matches!(
+            probe(&png_header(10, 10), LIMIT),
+            Err(Refusal::Broken(_))
+        ));
     }
 
     #[test]
@@ -682,7 +701,11 @@ mod tests {
         assert!(probe(&jpeg, 5000).is_ok());
         assert!(matches!(
             probe(&jpeg, 4999),
-            Err(Refusal::TooManyPixels { width: 100, height: 50, .. })
+            Err(Refusal::TooManyPixels {
+                width: 100,
+                height: 50,
+                ..
+            })
         ));
         assert!(matches!(
             decode(&jpeg, Format::Jpeg, 4999),
@@ -726,7 +749,10 @@ mod tests {
         let cut = &jpeg[..jpeg.len() * 6 / 10];
         // The header is intact, so the probe passes; the pixels are missing.
         assert!(probe(cut, LIMIT).is_ok());
-        assert!(matches!(decode(cut, Format::Jpeg, LIMIT), Err(Refusal::Broken(_))));
+        assert!(matches!(
+            decode(cut, Format::Jpeg, LIMIT),
+            Err(Refusal::Broken(_))
+        ));
         // Trailing bytes after the end marker (cameras add some) are fine.
         let mut trailer = jpeg.clone();
         trailer.extend_from_slice(b"\0\0trailer");
@@ -749,15 +775,26 @@ mod tests {
     #[test]
     fn decode_refuses_bytes_of_another_format() {
         let png = fixtures::sample_png(4, 4);
-        assert!(matches!(decode(&png, Format::Jpeg, LIMIT), Err(Refusal::Broken(_))));
-        assert!(matches!(decode(b"<svg/>", Format::Png, LIMIT), Err(Refusal::Unsupported(_))));
+        assert!(matches!(
+            decode(&png, Format::Jpeg, LIMIT),
+            Err(Refusal::Broken(_))
+        ));
+        assert!(matches!(
+            decode(b"<svg/>", Format::Png, LIMIT),
+            Err(Refusal::Unsupported(_))
+        ));
     }
 
     #[test]
     fn garbage_after_a_signature_never_panics() {
         let mut seed = 7u32;
         for length in 0..300 {
-            for signature in [&b"\xFF\xD8\xFF"[..], b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\0\0\0\0WEBP"] {
+            for signature in [
+                &b"\xFF\xD8\xFF"[..],
+                b"\x89PNG\r\n\x1a\n",
+                b"GIF89a",
+                b"RIFF\0\0\0\0WEBP",
+            ] {
                 let mut bytes = signature.to_vec();
                 for _ in 0..length {
                     seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);

@@ -12,7 +12,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
-use super::image::{gif_blocks, jpeg_header, jpeg_layout, Format, Refusal};
+use super::image::{Format, Refusal, gif_blocks, jpeg_header, jpeg_layout};
 
 /// The values a photo carries about itself, to pre-fill the media item's fields.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -47,7 +47,10 @@ pub fn extract(bytes: &[u8], format: Format) -> Embedded {
             .find_map(|value| clean(value, cap))
     };
     Embedded {
-        credit: pick(CREDIT_MAX, [&iptc.by_line, &xmp.creator, &exif.artist, &None]),
+        credit: pick(
+            CREDIT_MAX,
+            [&iptc.by_line, &xmp.creator, &exif.artist, &None],
+        ),
         source: pick(
             SOURCE_MAX,
             [&iptc.credit, &iptc.source, &xmp.credit, &xmp.source],
@@ -79,7 +82,14 @@ fn clean(value: &str, cap: usize) -> Option<String> {
     if trimmed.is_empty() {
         return None;
     }
-    Some(trimmed.chars().take(cap).collect::<String>().trim_end().to_string())
+    Some(
+        trimmed
+            .chars()
+            .take(cap)
+            .collect::<String>()
+            .trim_end()
+            .to_string(),
+    )
 }
 
 /// Text as UTF-8, or as Latin-1 when it is not valid UTF-8 (older IPTC writers).
@@ -269,11 +279,7 @@ fn iptc_fields(mut data: &[u8]) -> Iptc {
         if *record == 2 {
             let value = text(value);
             match dataset {
-                80 => {
-                    if !by_lines.contains(&value) {
-                        by_lines.push(value);
-                    }
-                }
+                80 if !by_lines.contains(&value) => by_lines.push(value),
                 110 => iptc.credit = iptc.credit.or(Some(value)),
                 115 => iptc.source = iptc.source.or(Some(value)),
                 116 => iptc.copyright = iptc.copyright.or(Some(value)),
@@ -332,7 +338,10 @@ fn offset(text: &str) -> Option<FixedOffset> {
     }
     let (hours, minutes) = match digits.len() {
         2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
         _ => return None,
     };
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
@@ -362,9 +371,7 @@ fn xmp_date(text: &str) -> Option<DateTime<Utc>> {
     };
     let rest = rest.strip_prefix('T')?;
     // The clock runs up to the offset, if any.
-    let split = rest
-        .find(|c: char| c == '+' || c == '-' || c == 'Z' || c == 'z')
-        .unwrap_or(rest.len());
+    let split = rest.find(['+', '-', 'Z', 'z']).unwrap_or(rest.len());
     let (clock, zone) = rest.split_at(split);
     let clock = NaiveTime::parse_from_str(clock, "%H:%M:%S%.f")
         .or_else(|_| NaiveTime::parse_from_str(clock, "%H:%M"))
@@ -497,10 +504,9 @@ fn xmp_values(xml: &str) -> Values {
                             continue;
                         };
                         if let Some(p) = property(attribute_ns.as_ref(), attribute_local.as_ref())
+                            && let Ok(value) = attribute.unescape_value()
                         {
-                            if let Ok(value) = attribute.unescape_value() {
-                                values.found.push((p, None, value.into_owned()));
-                            }
+                            values.found.push((p, None, value.into_owned()));
                         }
                     }
                 }
@@ -786,14 +792,13 @@ fn strip_webp(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
     webp.set_exif(exif);
     // img-parts keeps the XMP flag as it was; there is no XMP chunk any more.
     for chunk in webp.chunks_mut() {
-        if &chunk.id() == b"VP8X" {
-            if let RiffContent::Data(data) = chunk.content_mut() {
-                if let Some(&flags) = data.first() {
-                    let mut fixed = data.to_vec();
-                    fixed[0] = flags & !0b0000_0100;
-                    *data = Bytes::from(fixed);
-                }
-            }
+        if &chunk.id() == b"VP8X"
+            && let RiffContent::Data(data) = chunk.content_mut()
+            && let Some(&flags) = data.first()
+        {
+            let mut fixed = data.to_vec();
+            fixed[0] = flags & !0b0000_0100;
+            *data = Bytes::from(fixed);
         }
     }
     Ok(webp.encoder().bytes().to_vec())
@@ -886,7 +891,10 @@ mod tests {
             (55, b"20260314"),
         ]);
         let embedded = extract(&jpeg, Format::Jpeg);
-        assert_eq!(embedded.credit.as_deref(), Some("René Dupont, Second Shooter"));
+        assert_eq!(
+            embedded.credit.as_deref(),
+            Some("René Dupont, Second Shooter")
+        );
         // Without a Credit dataset, Source is the source.
         assert_eq!(embedded.source.as_deref(), Some("Pool Photo"));
         assert_eq!(embedded.caption.map(|c| c.chars().count()), Some(2000));
@@ -997,11 +1005,20 @@ mod tests {
     fn xmp_dates_in_their_shapes() {
         assert_eq!(xmp_date("2026-03-14"), utc("2026-03-14T00:00:00Z"));
         assert_eq!(xmp_date("2026-03-14T06:30"), utc("2026-03-14T06:30:00Z"));
-        assert_eq!(xmp_date("2026-03-14T06:30+01:00"), utc("2026-03-14T05:30:00Z"));
-        assert_eq!(xmp_date("2026-03-14T06:30:05.25Z"), utc("2026-03-14T06:30:05.25Z"));
+        assert_eq!(
+            xmp_date("2026-03-14T06:30+01:00"),
+            utc("2026-03-14T05:30:00Z")
+        );
+        assert_eq!(
+            xmp_date("2026-03-14T06:30:05.25Z"),
+            utc("2026-03-14T06:30:05.25Z")
+        );
         assert_eq!(xmp_date("2026-03"), None);
         assert_eq!(xmp_date("yesterday"), None);
-        assert_eq!(iptc_date("20260314", Some("063000-0500")), utc("2026-03-14T11:30:00Z"));
+        assert_eq!(
+            iptc_date("20260314", Some("063000-0500")),
+            utc("2026-03-14T11:30:00Z")
+        );
         assert_eq!(iptc_date("2026031", None), None);
     }
 
@@ -1025,7 +1042,8 @@ mod tests {
             let mut app13 = PHOTOSHOP_PREFIX.to_vec();
             app13.extend_from_slice(b"8BIM\x04\x04");
             app13.extend_from_slice(&noise(n));
-            let iptc = fixtures::photoshop_iptc(&[&[0x1C, 2, 80, 0xFF, 0xFF][..], &noise(n)].concat());
+            let iptc =
+                fixtures::photoshop_iptc(&[&[0x1C, 2, 80, 0xFF, 0xFF][..], &noise(n)].concat());
             let jpeg = fixtures::with_segments(
                 &base,
                 &[(0xE1, exif), (0xE1, xmp), (0xED, app13), (0xED, iptc)],
@@ -1065,7 +1083,12 @@ mod tests {
 
         let public = strip(&original, Format::Jpeg, false).expect("stripped");
         assert_eq!(exif_tags(&public), ["Orientation"]);
-        for secret in [&b"SN-0042-SECRET"[..], b"Dispatch Test Camera", b"shot at", b"Exif Artist"] {
+        for secret in [
+            &b"SN-0042-SECRET"[..],
+            b"Dispatch Test Camera",
+            b"shot at",
+            b"Exif Artist",
+        ] {
             assert!(!contains(&public, secret));
         }
         assert_eq!(extract(&public, Format::Jpeg), Embedded::default());
@@ -1096,7 +1119,10 @@ mod tests {
         assert!(public.len() < original.len());
         // A JPEG cut short cannot be rewritten.
         let cut = &original[..original.len() / 2];
-        assert!(matches!(strip(cut, Format::Jpeg, false), Err(Refusal::Broken(_))));
+        assert!(matches!(
+            strip(cut, Format::Jpeg, false),
+            Err(Refusal::Broken(_))
+        ));
     }
 
     fn png_with_icc(width: u32, height: u32) -> Vec<u8> {
@@ -1135,19 +1161,29 @@ mod tests {
         assert_eq!(extract(&public, Format::Png), Embedded::default());
         let decoded = |bytes: &[u8]| decode(bytes, Format::Png, LIMIT).map(|i| i.into_bytes());
         assert_eq!(decoded(&public), decoded(&original));
-        assert_eq!(probe(&public, LIMIT).map(|p| (p.width, p.height)), Ok((20, 40)));
+        assert_eq!(
+            probe(&public, LIMIT).map(|p| (p.width, p.height)),
+            Ok((20, 40))
+        );
 
-        assert_eq!(strip(&original, Format::Png, true).as_deref(), Ok(&original[..]));
+        assert_eq!(
+            strip(&original, Format::Png, true).as_deref(),
+            Ok(&original[..])
+        );
         // A chunk whose checksum fails cannot be rewritten.
         let mut damaged = original.clone();
         let last = damaged.len() - 20;
         damaged[last] ^= 0xFF;
-        assert!(matches!(strip(&damaged, Format::Png, false), Err(Refusal::Broken(_))));
+        assert!(matches!(
+            strip(&damaged, Format::Png, false),
+            Err(Refusal::Broken(_))
+        ));
     }
 
     #[test]
     fn strips_a_webp_losslessly() {
-        let mut webp = WebP::from_bytes(Bytes::from(fixtures::sample_webp(40, 20))).expect("a WebP");
+        let mut webp =
+            WebP::from_bytes(Bytes::from(fixtures::sample_webp(40, 20))).expect("a WebP");
         webp.set_exif(Some(Bytes::from(fixtures::private_exif(6))));
         webp.set_icc_profile(Some(Bytes::from_static(b"a colour profile")));
         webp.chunks_mut().push(img_parts::riff::RiffChunk::new(
@@ -1156,9 +1192,16 @@ mod tests {
         ));
         let mut original = webp.encoder().bytes().to_vec();
         // img-parts does not flag an XMP chunk pushed by hand; a real writer does.
-        let vp8x = original.windows(4).position(|w| w == b"VP8X").expect("VP8X") + 8;
+        let vp8x = original
+            .windows(4)
+            .position(|w| w == b"VP8X")
+            .expect("VP8X")
+            + 8;
         original[vp8x] |= 0b0000_0100;
-        assert_eq!(extract(&original, Format::Webp).credit.as_deref(), Some("Ann Xmp, Bo Xmp"));
+        assert_eq!(
+            extract(&original, Format::Webp).credit.as_deref(),
+            Some("Ann Xmp, Bo Xmp")
+        );
 
         let public = strip(&original, Format::Webp, false).expect("stripped");
         let ids: Vec<[u8; 4]> = riff_chunks(&public).iter().map(|(id, _)| *id).collect();
@@ -1166,12 +1209,18 @@ mod tests {
         let vp8x = riff_chunks(&public)[0].1[0];
         // ICC and EXIF flags on, XMP off.
         assert_eq!(vp8x & 0b0010_1100, 0b0010_1000);
-        assert_eq!(blocks(&public, Format::Webp).exif, Some(orientation_exif(6)));
+        assert_eq!(
+            blocks(&public, Format::Webp).exif,
+            Some(orientation_exif(6))
+        );
         assert_eq!(extract(&public, Format::Webp), Embedded::default());
         assert!(!contains(&public, b"SN-0042-SECRET"));
         let decoded = |bytes: &[u8]| decode(bytes, Format::Webp, LIMIT).map(|i| i.into_bytes());
         assert_eq!(decoded(&public), decoded(&original));
-        assert_eq!(probe(&public, LIMIT).map(|p| (p.width, p.height)), Ok((20, 40)));
+        assert_eq!(
+            probe(&public, LIMIT).map(|p| (p.width, p.height)),
+            Ok((20, 40))
+        );
     }
 
     #[test]
@@ -1194,6 +1243,9 @@ mod tests {
         let decoded = |bytes: &[u8]| decode(bytes, Format::Gif, LIMIT).map(|i| i.into_bytes());
         assert_eq!(decoded(&public), decoded(&original));
         let cut = &original[..original.len() * 6 / 10];
-        assert!(matches!(strip(cut, Format::Gif, false), Err(Refusal::Broken(_))));
+        assert!(matches!(
+            strip(cut, Format::Gif, false),
+            Err(Refusal::Broken(_))
+        ));
     }
 }

@@ -226,9 +226,12 @@ mod tests {
         }
     }
 
+    type SizeCase = ((u32, u32), Shape, (u32, u32));
+    type RegionCase = ((u32, u32), Shape, (f64, f64), (u32, u32, u32, u32));
+
     #[test]
     fn sizes_never_upscale_and_never_reach_zero() {
-        let table: &[((u32, u32), Shape, (u32, u32))] = &[
+        let table: &[SizeCase] = &[
             ((1600, 1067), Shape::Width(800), (800, 534)),
             ((1600, 1067), Shape::Width(1600), (1600, 1067)),
             ((1600, 1067), Shape::Width(4000), (1600, 1067)),
@@ -258,10 +261,15 @@ mod tests {
     fn regions_follow_the_focal_point_within_the_image() {
         let landscape_16_9 = crop(16, 9, 1200);
         let square = crop(1, 1, 400);
-        let table: &[((u32, u32), Shape, (f64, f64), (u32, u32, u32, u32))] = &[
+        let table: &[RegionCase] = &[
             ((1600, 1067), landscape_16_9, (0.5, 0.5), (0, 84, 1600, 900)),
             ((1600, 1067), landscape_16_9, (0.0, 0.0), (0, 0, 1600, 900)),
-            ((1600, 1067), landscape_16_9, (1.0, 1.0), (0, 167, 1600, 900)),
+            (
+                (1600, 1067),
+                landscape_16_9,
+                (1.0, 1.0),
+                (0, 167, 1600, 900),
+            ),
             ((1600, 1067), square, (0.5, 0.5), (267, 0, 1067, 1067)),
             ((1600, 1067), square, (0.0, 0.0), (0, 0, 1067, 1067)),
             ((1600, 1067), square, (1.0, 1.0), (533, 0, 1067, 1067)),
@@ -274,7 +282,12 @@ mod tests {
             // Out of range and NaN are clamped or centred.
             ((1000, 1500), square, (f64::NAN, 7.0), (0, 500, 1000, 1000)),
             ((1000, 1500), square, (-1.0, f64::NAN), (0, 250, 1000, 1000)),
-            ((1600, 1067), Shape::Width(800), (0.0, 1.0), (0, 0, 1600, 1067)),
+            (
+                (1600, 1067),
+                Shape::Width(800),
+                (0.0, 1.0),
+                (0, 0, 1600, 1067),
+            ),
             ((1, 1), square, (1.0, 1.0), (0, 0, 1, 1)),
             ((3, 2), square, (1.0, 0.0), (1, 0, 2, 2)),
             ((3, 2), crop(16, 9, 10), (0.5, 0.5), (0, 0, 3, 2)),
@@ -298,8 +311,12 @@ mod tests {
             decoded(&fixtures::sample_jpeg(300, 200)),
             decoded(&fixtures::sample_png(300, 200)),
             decoded(&fixtures::sample_gif(300, 200)),
-            DynamicImage::ImageLuma16(DynamicImage::ImageRgb8(fixtures::photo_like(300, 200)).to_luma16()),
-            DynamicImage::ImageLumaA8(DynamicImage::ImageRgb8(fixtures::photo_like(300, 200)).to_luma_alpha8()),
+            DynamicImage::ImageLuma16(
+                DynamicImage::ImageRgb8(fixtures::photo_like(300, 200)).to_luma16(),
+            ),
+            DynamicImage::ImageLumaA8(
+                DynamicImage::ImageRgb8(fixtures::photo_like(300, 200)).to_luma_alpha8(),
+            ),
         ];
         for source in &sources {
             for (out, expected) in [
@@ -350,18 +367,22 @@ mod tests {
     #[test]
     fn transparency_is_kept_where_the_format_has_it_and_flattened_on_white_otherwise() {
         let source = decoded(&fixtures::sample_png(200, 100));
-        let webp = decoded(&render(&source, Shape::Width(100), (0.5, 0.5), Format::Webp).expect("webp"));
+        let webp =
+            decoded(&render(&source, Shape::Width(100), (0.5, 0.5), Format::Webp).expect("webp"));
         assert!(webp.color().has_alpha());
-        let png = decoded(&render(&source, Shape::Width(100), (0.5, 0.5), Format::Png).expect("png"));
+        let png =
+            decoded(&render(&source, Shape::Width(100), (0.5, 0.5), Format::Png).expect("png"));
         assert_eq!(png.to_rgba8().get_pixel(2, 25).0[3], 128);
-        let jpeg = decoded(&render(&source, Shape::Width(100), (0.5, 0.5), Format::Jpeg).expect("jpeg"));
+        let jpeg =
+            decoded(&render(&source, Shape::Width(100), (0.5, 0.5), Format::Jpeg).expect("jpeg"));
         assert!(!jpeg.color().has_alpha());
         // Half-transparent near-black red (the left edge) over white is about 130.
         let red = jpeg.to_rgb8().get_pixel(2, 25).0[0];
         assert!((110..150).contains(&red), "{red}");
         // An opaque source gives an RGB WebP (no alpha chunk to carry).
         let opaque = decoded(&fixtures::sample_gif(200, 100));
-        let webp = decoded(&render(&opaque, Shape::Width(100), (0.5, 0.5), Format::Webp).expect("webp"));
+        let webp =
+            decoded(&render(&opaque, Shape::Width(100), (0.5, 0.5), Format::Webp).expect("webp"));
         assert!(!webp.color().has_alpha());
     }
 
@@ -370,7 +391,15 @@ mod tests {
         let source = decoded(&fixtures::gps_jpeg(60, 40));
         for out in [Format::Jpeg, Format::Png, Format::Webp] {
             let bytes = render(&source, Shape::Width(30), (0.5, 0.5), out).expect("rendered");
-            for marker in [&b"Exif"[..], b"SN-0042", b"GPS", b"eXIf", b"EXIF", b"XMP", b"iCCP"] {
+            for marker in [
+                &b"Exif"[..],
+                b"SN-0042",
+                b"GPS",
+                b"eXIf",
+                b"EXIF",
+                b"XMP",
+                b"iCCP",
+            ] {
                 assert!(!bytes.windows(marker.len()).any(|w| w == marker), "{out:?}");
             }
             // Rendered from the upright pixels: portrait.
@@ -384,7 +413,12 @@ mod tests {
         let source = DynamicImage::ImageRgb8(fixtures::photo_like(1600, 1067));
         let webp = render(&source, Shape::Width(1600), (0.5, 0.5), Format::Webp).expect("webp");
         let png = render(&source, Shape::Width(1600), (0.5, 0.5), Format::Png).expect("png");
-        assert!(webp.len() * 4 < png.len(), "webp {} png {}", webp.len(), png.len());
+        assert!(
+            webp.len() * 4 < png.len(),
+            "webp {} png {}",
+            webp.len(),
+            png.len()
+        );
         assert_eq!(&webp[12..16], b"VP8 ");
     }
 }
