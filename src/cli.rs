@@ -211,7 +211,8 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Seed { demo: _ } => {
             let db = open_migrated(&config.database_url).await?;
-            let n = seed::demo(&db).await?;
+            let library = startup::media_library(&config)?;
+            let n = seed::demo(&db, &library).await?;
             println!("loaded the demo newsroom: {n} articles");
             Ok(())
         }

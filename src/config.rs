@@ -33,6 +33,11 @@
 //! | `DISPATCH_WEBHOOK_TIMEOUT_SECONDS` | `10` seconds one delivery attempt may take |
 //! | `DISPATCH_WEBHOOK_CONCURRENCY` | `16` deliveries in flight at once per process |
 //! | `DISPATCH_WEBHOOK_WORKER` | `true`: this process delivers webhooks and announces scheduled articles |
+//! | `DISPATCH_MEDIA_STORAGE` | `file://./media` (beside the SQLite file) or `s3://bucket/prefix` (AWS variables) |
+//! | `DISPATCH_MEDIA_MAX_BYTES` | `26214400` (25 MiB): the largest image upload |
+//! | `DISPATCH_MEDIA_MAX_PIXELS` | `50000000`: the most pixels an image may have (checked from its header) |
+//! | `DISPATCH_MEDIA_KEEP_GPS` | `false`: served files carry no EXIF, XMP or IPTC (GPS, serial numbers) |
+//! | `DISPATCH_MEDIA_CONCURRENCY` | the number of cores: images decoded or encoded at once |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -99,6 +104,7 @@ pub struct Config {
     pub workflow: WorkflowConfig,
     pub cache: CacheConfig,
     pub events: EventsConfig,
+    pub media: MediaConfig,
     /// The first admin, created at start-up when no user exists.
     pub bootstrap_admin: Option<(String, Secret)>,
     pub server: ServerConfig,
@@ -211,6 +217,36 @@ impl Default for EventsConfig {
             timeout: Duration::from_secs(10),
             concurrency: 16,
             worker: true,
+        }
+    }
+}
+
+/// News photos: where they are stored, how large they may be, what is served.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// `file://<dir>` or `s3://bucket/prefix` (`DISPATCH_MEDIA_STORAGE`, default
+    /// `file://./media`, relative to the SQLite file's folder or the working directory).
+    pub storage: String,
+    /// The largest upload in bytes (`DISPATCH_MEDIA_MAX_BYTES`, default 25 MiB).
+    pub max_bytes: usize,
+    /// The most pixels an image may have (`DISPATCH_MEDIA_MAX_PIXELS`, default 50 million).
+    pub max_pixels: u64,
+    /// Whether served files keep their EXIF, XMP and IPTC, GPS included
+    /// (`DISPATCH_MEDIA_KEEP_GPS`, default false: stripped, a privacy rule for sources).
+    pub keep_gps: bool,
+    /// Images decoded or encoded at once (`DISPATCH_MEDIA_CONCURRENCY`, default the
+    /// number of cores).
+    pub concurrency: usize,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            storage: "file://./media".into(),
+            max_bytes: 25 * 1024 * 1024,
+            max_pixels: 50_000_000,
+            keep_gps: false,
+            concurrency: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -439,6 +475,33 @@ impl Config {
             .unwrap_or(events_defaults.concurrency),
             worker: flag("DISPATCH_WEBHOOK_WORKER", true)?,
         };
+        let media_defaults = MediaConfig::default();
+        let media = MediaConfig {
+            storage: get("DISPATCH_MEDIA_STORAGE")
+                .map(|v| v.trim().to_string())
+                .unwrap_or(media_defaults.storage),
+            max_bytes: usize::try_from(number(
+                &get,
+                "DISPATCH_MEDIA_MAX_BYTES",
+                media_defaults.max_bytes as u64,
+                1024..=1024 * 1024 * 1024,
+            )?)
+            .unwrap_or(media_defaults.max_bytes),
+            max_pixels: number(
+                &get,
+                "DISPATCH_MEDIA_MAX_PIXELS",
+                media_defaults.max_pixels,
+                1..=1_000_000_000,
+            )?,
+            keep_gps: flag("DISPATCH_MEDIA_KEEP_GPS", false)?,
+            concurrency: usize::try_from(number(
+                &get,
+                "DISPATCH_MEDIA_CONCURRENCY",
+                media_defaults.concurrency as u64,
+                1..=256,
+            )?)
+            .unwrap_or(media_defaults.concurrency),
+        };
         let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, Secret::new(password))),
             (None, None) => None,
@@ -490,6 +553,7 @@ impl Config {
             workflow,
             cache,
             events,
+            media,
             bootstrap_admin,
             server,
         })

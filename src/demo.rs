@@ -1,5 +1,5 @@
 //! The demo newsroom's fixed ids. `dispatch seed --demo` gives its publishers,
-//! authors, tags and articles these ids, in the order of `src/seed/demo.json`, so
+//! authors, tags, articles and photos these ids, in the order of `src/seed/demo.json`, so
 //! that the README and the request-body examples in the API docs can name them.
 //! Nothing else sets an id: the API never accepts one from a client.
 
@@ -12,6 +12,7 @@ pub enum Kind {
     Author = 2,
     Tag = 3,
     Article = 4,
+    Media = 5,
 }
 
 /// The id of the `n`th (from 1) demo row of a kind:
@@ -39,6 +40,10 @@ pub const NORTHLIGHT_WIRE: Uuid = id(Kind::Publisher, 3);
 pub const MAREN_OKAFOR: Uuid = id(Kind::Author, 1);
 /// Tomás Reyes-Lindqvist (`tomas-reyes-lindqvist`), the Ledger's transport correspondent.
 pub const TOMAS_REYES_LINDQVIST: Uuid = id(Kind::Author, 2);
+/// The demo photo of the sea wall (`Harbour wall at dawn`), featured on the first article.
+pub const SEA_WALL_PHOTO: Uuid = id(Kind::Media, 1);
+/// The demo photo of the evening ferry, featured on the second article.
+pub const FERRY_PHOTO: Uuid = id(Kind::Media, 2);
 /// The tag `climate`.
 pub const CLIMATE: Uuid = id(Kind::Tag, 1);
 /// The tag `local-politics`.

@@ -71,6 +71,9 @@ pub enum ApiError {
     PreconditionFailed(String),
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge(String),
+    /// 415: the body is of a type this operation does not take (an upload that is not
+    /// an accepted image, whatever its name or `Content-Type` said).
+    UnsupportedMediaType(String),
     /// 422: well-formed input that breaks a rule.
     Unprocessable(String, Vec<FieldError>),
     /// 429: too many attempts; the second value is the `Retry-After` in seconds.
@@ -126,6 +129,7 @@ impl ApiError {
             Self::Conflict(..) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
@@ -144,6 +148,7 @@ impl ApiError {
             | Self::NotFound(d)
             | Self::PreconditionFailed(d) => (d.clone(), None),
             Self::PayloadTooLarge(d)
+            | Self::UnsupportedMediaType(d)
             | Self::TooManyRequests(d, _)
             | Self::ServiceUnavailable(d, _) => (d.clone(), None),
             Self::Internal => (

@@ -1,6 +1,6 @@
 //! `dispatch seed --demo`: a small newsroom written for this project (two outlets
-//! and one syndication service, six authors, eight tags, twenty articles with
-//! drafts, scheduled and archived ones among them), loaded through the same
+//! and one syndication service, six authors, eight tags, four photos with credits,
+//! twenty articles with drafts, scheduled and archived ones among them), loaded through the same
 //! domain functions the API uses, under the fixed ids of [`crate::demo`].
 
 use std::collections::HashMap;
@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use crate::content::articles::{self, ArticleCreate, Status};
 use crate::content::events::By;
-use crate::content::{now, taxonomy};
+use crate::content::{media, now, taxonomy};
 use crate::demo::{self, Kind};
+use crate::media::{Library, fixtures};
 
 const DEMO: &str = include_str!("seed/demo.json");
 
@@ -23,7 +24,24 @@ struct Demo {
     publishers: Vec<DemoPublisher>,
     authors: Vec<DemoAuthor>,
     tags: Vec<DemoTag>,
+    media: Vec<DemoMedia>,
     articles: Vec<DemoArticle>,
+}
+
+/// A demo photo: a generated picture (see [`fixtures::scene_jpeg`]) with its news
+/// metadata.
+#[derive(Deserialize)]
+struct DemoMedia {
+    caption: String,
+    alt_text: String,
+    credit: String,
+    source: String,
+    copyright: String,
+    taken_offset_hours: i64,
+    width: u32,
+    height: u32,
+    variant: u32,
+    focal_point: [f64; 2],
 }
 
 #[derive(Deserialize)]
@@ -65,6 +83,9 @@ struct DemoArticle {
     syndicated_from: Option<String>,
     authors: Vec<String>,
     tags: Vec<String>,
+    /// The featured photo: its place (from 1) in `media`.
+    featured_media: Option<u64>,
+    featured_caption: Option<String>,
 }
 
 fn lookup(map: &HashMap<String, Uuid>, slug: &str, what: &str) -> anyhow::Result<Uuid> {
@@ -73,8 +94,9 @@ fn lookup(map: &HashMap<String, Uuid>, slug: &str, what: &str) -> anyhow::Result
         .with_context(|| format!("demo data names an unknown {what} `{slug}`"))
 }
 
-/// Loads the demo newsroom into an empty database. Returns the number of articles.
-pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
+/// Loads the demo newsroom into an empty database, its photos into `library`.
+/// Returns the number of articles.
+pub async fn demo(db: &DatabaseConnection, library: &Library) -> anyhow::Result<usize> {
     if entity::publisher::Entity::find().count(db).await? > 0 {
         bail!(
             "the database already has publishers; the demo newsroom is only loaded into an empty database"
@@ -88,6 +110,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
         let created = taxonomy::create_publisher_with_id(
             db,
             taxonomy::PublisherCreate {
+                image_media_id: None,
                 name: p.name.into(),
                 slug: Some(p.slug.clone().into()),
                 description: p.description.map(Into::into),
@@ -110,6 +133,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
         let created = taxonomy::create_author_with_id(
             db,
             taxonomy::AuthorCreate {
+                image_media_id: None,
                 name: a.name.into(),
                 slug: Some(a.slug.clone().into()),
                 bio: a.bio.map(Into::into),
@@ -140,6 +164,31 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
         tags.insert(t.slug, created.id);
     }
     let at = now();
+    for (n, m) in (1..).zip(demo.media) {
+        let bytes = fixtures::scene_jpeg(m.width, m.height, m.variant);
+        let details = media::Details {
+            alt_text: Some(m.alt_text),
+            caption: Some(m.caption),
+            credit: Some(m.credit),
+            source: Some(m.source),
+            copyright: Some(m.copyright),
+            taken_at: Some(at + Duration::hours(m.taken_offset_hours)),
+            focal_point: Some(media::FocalPoint {
+                x: m.focal_point[0],
+                y: m.focal_point[1],
+            }),
+        };
+        media::upload_with_id(
+            db,
+            library,
+            bytes.into(),
+            details,
+            Some(demo::id(Kind::Media, n)),
+            By::new(None, now()),
+        )
+        .await
+        .map_err(fail)?;
+    }
     let count = demo.articles.len();
     for (n, a) in (1..).zip(demo.articles) {
         let status = match a.status.as_str() {
@@ -150,6 +199,9 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
             other => bail!("demo article `{}` has an unknown status `{other}`", a.slug),
         };
         let input = ArticleCreate {
+            featured_media_id: a.featured_media.map(|n| demo::id(Kind::Media, n)),
+            featured_caption: a.featured_caption.map(Into::into),
+            featured_alt: None,
             title: a.title.into(),
             slug: Some(a.slug.into()),
             subtitle: a.subtitle.map(Into::into),

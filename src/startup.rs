@@ -318,6 +318,7 @@ pub fn app(
         docs_csp: docs_csp(&docs_page),
     });
     let limit = config.body_limit;
+    let upload_limit = config.media.max_bytes + api::upload::FORM_OVERHEAD;
     let body_timeout = config.server.body_timeout;
     let public: Arc<str> = config.cache.public(config.workflow.cache_max_age).into();
     let cors = Arc::new(CorsPolicy {
@@ -344,7 +345,16 @@ pub fn app(
         .with(CatchPanic::new().with_handler(panic_response))
         .around(root_to_docs)
         .around(api::params::refuse_nul)
-        .around(move |ep, req| limit_body(ep, req, limit, body_timeout))
+        .around(move |ep, req| {
+            // Uploads get the media limit; every other body the general one.
+            let limit =
+                if req.method() == Method::POST && req.uri().path() == api::upload::UPLOAD_PATH {
+                    upload_limit.max(limit)
+                } else {
+                    limit
+                };
+            limit_body(ep, req, limit, body_timeout)
+        })
         .around(problem_middleware)
         // `Allow` on 405s, and `OPTIONS` that is not a preflight.
         .around(move |ep, req| methods::options_and_allow(ep, req, methods.clone()))
@@ -436,6 +446,23 @@ async fn bootstrap_admin(state: &AppState, config: &Config) -> anyhow::Result<bo
     Ok(true)
 }
 
+/// The media library of `config`: its storage opened (a local folder is resolved
+/// beside the SQLite file, or in the working directory).
+pub fn media_library(config: &Config) -> anyhow::Result<Arc<crate::media::Library>> {
+    let base = crate::config::sqlite_file(&config.database_url)
+        .and_then(|file| file.parent().map(std::path::Path::to_path_buf))
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map_or_else(std::env::current_dir, Ok)
+        .context("finding the working directory for the media storage")?;
+    let storage = crate::media::storage::Storage::open(&config.media.storage, &base)
+        .map_err(|why| anyhow::anyhow!("DISPATCH_MEDIA_STORAGE: {why}"))?;
+    tracing::info!(storage = %storage.describe(), "media storage");
+    Ok(Arc::new(crate::media::Library::new(
+        storage,
+        config.media.clone(),
+    )))
+}
+
 impl Application {
     /// Binds the listener. The database must already be connected and migrated.
     pub async fn build(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
@@ -458,7 +485,9 @@ impl Application {
             ),
             None => None,
         };
+        let media = media_library(&config)?;
         let state = AppState {
+            media,
             db,
             replica,
             keys: Arc::new(TokenKeys::new(

@@ -14,6 +14,7 @@ use crate::auth::stored_limit::StoredLimiter;
 use crate::auth::{TokenKeys, Viewer};
 use crate::clock::SharedClock;
 use crate::config::{AuthConfig, EventsConfig, WorkflowConfig};
+use crate::media::Library;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -32,6 +33,8 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     pub workflow: Arc<WorkflowConfig>,
     pub events: Arc<EventsConfig>,
+    /// The media library: its storage, settings and image workers.
+    pub media: Arc<Library>,
 }
 
 impl AppState {

@@ -35,6 +35,13 @@ pub struct Model {
     /// The `published_at` for which the `article.published` event was recorded: a
     /// scheduled article whose time has come is announced once, by the worker.
     pub announced_at: Option<DateTimeUtc>,
+    /// The photo shown with the story, and its caption and alt text for this story
+    /// (`None`: the asset's own).
+    pub featured_media_id: Option<Uuid>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub featured_caption: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub featured_alt: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

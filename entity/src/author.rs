@@ -17,6 +17,8 @@ pub struct Model {
     pub publisher_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The portrait, a media asset.
+    pub image_media_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

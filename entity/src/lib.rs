@@ -5,6 +5,7 @@
 
 pub mod article;
 pub mod article_author;
+pub mod article_media;
 pub mod article_revision;
 pub mod article_slug;
 pub mod article_tag;
@@ -13,6 +14,7 @@ pub mod comment;
 pub mod event;
 pub mod event_sequence;
 pub mod login_limit;
+pub mod media;
 pub mod publisher;
 pub mod refresh_token;
 pub mod tag;
@@ -24,6 +26,7 @@ pub mod webhook_delivery;
 pub mod prelude {
     pub use super::article::Entity as Article;
     pub use super::article_author::Entity as ArticleAuthor;
+    pub use super::article_media::Entity as ArticleMedia;
     pub use super::article_revision::Entity as ArticleRevision;
     pub use super::article_slug::Entity as ArticleSlug;
     pub use super::article_tag::Entity as ArticleTag;
@@ -32,6 +35,7 @@ pub mod prelude {
     pub use super::event::Entity as Event;
     pub use super::event_sequence::Entity as EventSequence;
     pub use super::login_limit::Entity as LoginLimit;
+    pub use super::media::Entity as Media;
     pub use super::publisher::Entity as Publisher;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::tag::Entity as Tag;

@@ -16,6 +16,8 @@ pub struct Model {
     pub website_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The logo, a media asset.
+    pub image_media_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -13,6 +13,7 @@ pub mod m20261129_000006_content_notify;
 mod m20261129_000007_login_limits;
 mod m20261129_000008_search_statistics;
 pub mod m20261129_000009_events;
+mod m20261129_000010_media;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_login_limits::Migration),
             Box::new(m20261129_000008_search_statistics::Migration),
             Box::new(m20261129_000009_events::Migration),
+            Box::new(m20261129_000010_media::Migration),
         ]
     }
 }

@@ -43,6 +43,8 @@ pub struct Author {
     pub avatar_url: Nullable<String>,
     /// The publisher the author works for, if any.
     pub publisher_id: Nullable<Uuid>,
+    /// The portrait: a media asset's id (`GET /api/v1/media/{id}` has its renditions).
+    pub image_media_id: Nullable<Uuid>,
     /// When it was created (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -60,6 +62,7 @@ impl Author {
         "bio",
         "avatar_url",
         "publisher_id",
+        "image_media_id",
         "created_at",
         "updated_at",
     ];
@@ -74,6 +77,7 @@ impl From<author::Model> for Author {
             bio: m.bio.into(),
             avatar_url: m.avatar_url.into(),
             publisher_id: m.publisher_id.into(),
+            image_media_id: m.image_media_id.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{author, comment, publisher, tag};
+use entity::{author, comment, media, publisher, tag};
 use poem_openapi::param::Query;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
@@ -19,6 +19,7 @@ use super::authors::Author;
 use super::comments::Comment;
 use super::found::{Described, Found};
 use super::keys::{Keyed, Keys};
+use super::media::MediaAsset;
 use super::publishers::Publisher;
 use super::tags::Tag;
 use super::{ApiTags, AppState, BearerAuth, require};
@@ -59,6 +60,9 @@ impl Present for Views {
     fn comment(&self, model: &comment::Model) -> Value {
         // The reader-facing view: it has no field for the email.
         to_value(Comment::from(model.clone()))
+    }
+    fn media(&self, model: &media::Model) -> Value {
+        to_value(MediaAsset::from(model))
     }
 }
 
@@ -170,6 +174,12 @@ event_schemas! {
     CommentApprovedEvent = "comment.approved", Comment;
     /// `comment.removed`: marked spam, taken back from readers, or deleted.
     CommentRemovedEvent = "comment.removed", Comment;
+    /// `media.created`: a new image in the library.
+    MediaCreatedEvent = "media.created", MediaAsset;
+    /// `media.updated`: its metadata or focal point changed (crops get new URLs).
+    MediaUpdatedEvent = "media.updated", MediaAsset;
+    /// `media.deleted` (`data` as it was; its files are gone).
+    MediaDeletedEvent = "media.deleted", MediaAsset;
 }
 
 /// The `data` of a `ping`.

@@ -6,6 +6,7 @@
 //! second run would trip over. Objects carry `#[oai(example)]` where they are
 //! declared; the values are all here.
 //!
+//! Uploads take a file, which Swagger UI asks for with a file picker: no example.
 //! What cannot have a working default: `users/{id}`, `comments/{id}` and
 //! `webhooks/{id}` (no demo user, comment or webhook has a fixed id: use one from a
 //! create's answer), the refresh and logout bodies (paste the `refresh_token` of a
@@ -21,6 +22,7 @@ use crate::api::auth::{LoginRequest, RefreshRequest};
 use crate::auth::Role;
 use crate::content::articles::{ArticleCreate, ArticleUpdate, Status};
 use crate::content::comments::{CommentCreate, CommentStatus, CommentUpdate};
+use crate::content::media::{FocalPoint, MediaUpdate};
 use crate::content::taxonomy::{
     AuthorCreate, AuthorUpdate, PublisherCreate, PublisherUpdate, TagCreate, TagUpdate,
 };
@@ -52,6 +54,32 @@ pub fn article_slug() -> String {
     "council-approves-sea-wall-study".into()
 }
 
+/// A demo photo, for `{id}` of the media operations.
+pub fn media_id() -> uuid::Uuid {
+    demo::SEA_WALL_PHOTO
+}
+
+/// A rendition every demo photo has, for `{file}` of `GET /media/{id}/{file}`.
+pub fn media_file() -> String {
+    "w1024.webp".into()
+}
+
+impl Example for MediaUpdate {
+    fn example() -> Self {
+        MediaUpdate {
+            alt_text: MaybeUndefined::Value(
+                "Waves breaking on the stone harbour wall under a low morning sun".into(),
+            ),
+            caption: MaybeUndefined::Undefined,
+            credit: MaybeUndefined::Value("Maren Okafor".into()),
+            source: MaybeUndefined::Value("The Harbor City Ledger".into()),
+            copyright: MaybeUndefined::Undefined,
+            taken_at: MaybeUndefined::Undefined,
+            focal_point: Some(FocalPoint { x: 0.3, y: 0.45 }),
+        }
+    }
+}
+
 impl Example for LoginRequest {
     fn example() -> Self {
         LoginRequest {
@@ -73,6 +101,7 @@ impl Example for RefreshRequest {
 impl Example for PublisherCreate {
     fn example() -> Self {
         PublisherCreate {
+            image_media_id: None,
             name: "The Greyport Gazette".into(),
             slug: None,
             description: Some(
@@ -88,6 +117,7 @@ impl Example for PublisherCreate {
 impl Example for PublisherUpdate {
     fn example() -> Self {
         PublisherUpdate {
+            image_media_id: MaybeUndefined::Undefined,
             name: MaybeUndefined::Undefined,
             slug: MaybeUndefined::Undefined,
             description: MaybeUndefined::Value(
@@ -103,6 +133,7 @@ impl Example for PublisherUpdate {
 impl Example for AuthorCreate {
     fn example() -> Self {
         AuthorCreate {
+            image_media_id: None,
             name: "Noor Castellanos".into(),
             slug: None,
             bio: Some("Courts and public safety reporter at the Ledger.".into()),
@@ -117,6 +148,7 @@ impl Example for AuthorCreate {
 impl Example for AuthorUpdate {
     fn example() -> Self {
         AuthorUpdate {
+            image_media_id: MaybeUndefined::Undefined,
             name: MaybeUndefined::Undefined,
             slug: MaybeUndefined::Undefined,
             bio: MaybeUndefined::Value(
@@ -201,6 +233,9 @@ impl Example for CommentUpdate {
 impl Example for ArticleCreate {
     fn example() -> Self {
         ArticleCreate {
+            featured_media_id: Some(demo::FERRY_PHOTO),
+            featured_caption: None,
+            featured_alt: None,
             title: "Ferry fares frozen for 2027".into(),
             slug: None,
             subtitle: Some("The harbour board keeps every island fare at this year's price".into()),
@@ -224,6 +259,9 @@ impl Example for ArticleCreate {
 impl Example for ArticleUpdate {
     fn example() -> Self {
         ArticleUpdate {
+            featured_media_id: MaybeUndefined::Undefined,
+            featured_caption: MaybeUndefined::Undefined,
+            featured_alt: MaybeUndefined::Undefined,
             title: MaybeUndefined::Undefined,
             slug: MaybeUndefined::Undefined,
             subtitle: MaybeUndefined::Value(

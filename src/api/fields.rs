@@ -27,12 +27,13 @@ pub const MAX_LEN: usize = 512;
 
 /// The schema whose fields `fields` chooses on an operation answering it (or a page
 /// of it), with that schema's choosable names.
-pub const RESOURCES: [(&str, &[&str]); 5] = [
+pub const RESOURCES: [(&str, &[&str]); 6] = [
     ("Article", super::articles::Article::FIELDS),
     ("Publisher", super::publishers::Publisher::FIELDS),
     ("Author", super::authors::Author::FIELDS),
     ("Tag", super::tags::Tag::FIELDS),
     ("Comment", super::comments::Comment::FIELDS),
+    ("MediaAsset", super::media::MediaAsset::FIELDS),
 ];
 
 /// The parameters choosing the fields of what an article embeds: the parameter, the

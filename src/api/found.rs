@@ -267,6 +267,8 @@ described!(
     super::authors::AuthorList => "A page of authors.", true,
     super::tags::Tag => "The tag.", false,
     super::tags::TagList => "A page of tags.", true,
+    super::media::MediaAsset => "The asset, with its renditions.", false,
+    super::media::MediaList => "A page of the media library.", true,
     super::users::User => "The user.", false,
     super::users::UserList => "A page of users.", true,
     super::comments::Comment => "The comment.", false,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::articles::{Article, ArticleList, RevisionList, TrashList};
 use super::authors::{Author, AuthorList};
 use super::comments::{Comment, CommentList};
+use super::media::{MediaAsset, MediaList};
 use super::publishers::{Publisher, PublisherList};
 use super::tags::{Tag, TagList};
 use super::users::{User, UserList};
@@ -67,6 +68,7 @@ impl Keyed for Article {
         ids(out, "publisher", self.syndicated_from_id.as_ref());
         ids(out, "author", &self.author_ids);
         ids(out, "tag", &self.tag_ids);
+        ids(out, "media", self.featured_media_id.0.as_ref());
     }
 }
 
@@ -101,6 +103,19 @@ impl Keyed for AuthorList {
     fn keys(&self, out: &mut Keys) {
         out.add("list", "authors");
         ids(out, "author", self.data.iter().map(|a| &a.id));
+    }
+}
+
+impl Keyed for MediaAsset {
+    fn keys(&self, out: &mut Keys) {
+        out.add("media", self.id);
+    }
+}
+
+impl Keyed for MediaList {
+    fn keys(&self, out: &mut Keys) {
+        out.add("list", "media");
+        ids(out, "media", self.data.iter().map(|m| &m.id));
     }
 }
 

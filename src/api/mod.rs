@@ -13,11 +13,13 @@ pub mod fields;
 pub mod found;
 pub mod health;
 pub mod keys;
+pub mod media;
 pub mod params;
 pub mod publishers;
 pub mod security;
 pub mod spec;
 pub mod tags;
+pub mod upload;
 pub mod users;
 pub mod webhooks;
 
@@ -46,6 +48,8 @@ pub enum ApiTags {
     Authors,
     /// Topics.
     Tags,
+    /// News photos: uploads with credits, captions and focal points, and their renditions.
+    Media,
     /// Readers' comments on articles: posted by anyone, shown once an editor approves them.
     Comments,
     /// Accounts and their roles (admins only).
@@ -172,6 +176,7 @@ pub type Apis = (
     publishers::PublishersApi,
     authors::AuthorsApi,
     tags::TagsApi,
+    media::MediaApi,
     users::UsersApi,
     events::EventsApi,
     webhooks::WebhooksApi,
@@ -188,6 +193,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             publishers::PublishersApi,
             authors::AuthorsApi,
             tags::TagsApi,
+            media::MediaApi,
             users::UsersApi,
             events::EventsApi,
             webhooks::WebhooksApi,

@@ -34,6 +34,8 @@ pub struct Publisher {
     pub description: Nullable<String>,
     /// The website (absolute http or https URL).
     pub website_url: Nullable<String>,
+    /// The logo: a media asset's id (`GET /api/v1/media/{id}` has its renditions).
+    pub image_media_id: Nullable<Uuid>,
     /// When it was created (RFC 3339, UTC).
     #[serde(serialize_with = "crate::api::found::rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -50,6 +52,7 @@ impl Publisher {
         "name",
         "description",
         "website_url",
+        "image_media_id",
         "created_at",
         "updated_at",
     ];
@@ -63,6 +66,7 @@ impl From<publisher::Model> for Publisher {
             name: m.name,
             description: m.description.into(),
             website_url: m.website_url.into(),
+            image_media_id: m.image_media_id.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

@@ -94,6 +94,13 @@ pub enum Action {
     ReadEvents,
     /// Register, change, test and delete webhooks; see and retry their deliveries.
     ManageWebhooks,
+    /// Upload images to the media library and browse it.
+    UploadMedia,
+    /// Change an asset's metadata (credit, caption, alt text, focal point…); "own"
+    /// means the user uploaded it.
+    EditMedia,
+    /// Delete an asset (refused while anything uses it).
+    DeleteMedia,
 }
 
 /// How far a role's permission for an action reaches.
@@ -102,7 +109,7 @@ pub enum Scope {
     No,
     /// Articles with the user's author in the byline, while they are drafts.
     OwnDrafts,
-    /// Articles with the user's author in the byline.
+    /// Articles with the user's author in the byline (media: that the user uploaded).
     Own,
     All,
 }
@@ -124,6 +131,9 @@ const MATRIX: &[(Action, [Scope; 4])] = &[
     (Action::ManageUsers, [All, No, No, No]),
     (Action::ReadEvents, [All, All, No, No]),
     (Action::ManageWebhooks, [All, No, No, No]),
+    (Action::UploadMedia, [All, All, All, All]),
+    (Action::EditMedia, [All, All, Own, Own]),
+    (Action::DeleteMedia, [All, All, No, No]),
 ];
 
 /// The scope `role` has for `action`.
@@ -144,6 +154,14 @@ pub struct Target {
 }
 
 impl Target {
+    /// The target for `principal` acting on a media asset uploaded by `uploader`.
+    pub fn media(principal: &Principal, uploader: Option<Uuid>) -> Self {
+        Self {
+            own: uploader == Some(principal.id()),
+            draft: false,
+        }
+    }
+
     /// The target for `principal` acting on an article with this byline and status.
     pub fn article(principal: &Principal, byline: &[Uuid], draft: bool) -> Self {
         Self {
@@ -189,6 +207,9 @@ pub fn decide(
         Action::ManageUsers => "manage users",
         Action::ReadEvents => "read the events feed",
         Action::ManageWebhooks => "manage webhooks",
+        Action::UploadMedia => "upload media",
+        Action::EditMedia => "edit media",
+        Action::DeleteMedia => "delete media",
     };
     let role_name = role.as_str();
     let detail = match scope(role, action) {
@@ -202,6 +223,9 @@ pub fn decide(
                 "The role `{role_name}` may not {what}; the roles that may: {}.",
                 who.join(", ")
             )
+        }
+        Own if action == Action::EditMedia => {
+            format!("The role `{role_name}` may {what} only that they uploaded.")
         }
         _ if principal.author_id().is_none() => format!(
             "The role `{role_name}` may {what} only with their own author in the byline, and this \
@@ -279,6 +303,9 @@ mod tests {
             Action::ManageUsers,
             Action::ReadEvents,
             Action::ManageWebhooks,
+            Action::UploadMedia,
+            Action::EditMedia,
+            Action::DeleteMedia,
         ] {
             assert_eq!(MATRIX.iter().filter(|(a, _)| *a == action).count(), 1);
         }

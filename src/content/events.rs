@@ -12,7 +12,7 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use entity::{author, comment, event, event_sequence, publisher, tag};
+use entity::{author, comment, event, event_sequence, media, publisher, tag};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
@@ -48,10 +48,13 @@ pub enum EventType {
     CommentCreated,
     CommentApproved,
     CommentRemoved,
+    MediaCreated,
+    MediaUpdated,
+    MediaDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 21] = [
+    pub const ALL: [EventType; 24] = [
         Self::ArticleCreated,
         Self::ArticleUpdated,
         Self::ArticlePublished,
@@ -73,6 +76,9 @@ impl EventType {
         Self::CommentCreated,
         Self::CommentApproved,
         Self::CommentRemoved,
+        Self::MediaCreated,
+        Self::MediaUpdated,
+        Self::MediaDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,10 +104,13 @@ impl EventType {
             Self::CommentCreated => "comment.created",
             Self::CommentApproved => "comment.approved",
             Self::CommentRemoved => "comment.removed",
+            Self::MediaCreated => "media.created",
+            Self::MediaUpdated => "media.updated",
+            Self::MediaDeleted => "media.deleted",
         }
     }
 
-    /// The resource the event is about: `article`, `publisher`, `author`, `tag`, `comment`.
+    /// The resource the event is about: `article`, `publisher`, `author`, `tag`, `comment`, `media`.
     pub fn resource(self) -> &'static str {
         let name = self.as_str();
         name.split_once('.').map_or(name, |(resource, _)| resource)
@@ -113,7 +122,7 @@ impl EventType {
 }
 
 /// The resources events are about.
-pub const RESOURCES: [&str; 5] = ["article", "publisher", "author", "tag", "comment"];
+pub const RESOURCES: [&str; 6] = ["article", "publisher", "author", "tag", "comment", "media"];
 
 /// The type of the synthetic event `POST /api/v1/webhooks/{id}/test` sends.
 pub const PING: &str = "ping";
@@ -188,6 +197,8 @@ pub trait Present: Send + Sync + 'static {
     fn tag(&self, model: &tag::Model) -> Value;
     /// A comment as moderators see it, less anything private (the email).
     fn comment(&self, model: &comment::Model) -> Value;
+    /// A media asset, with its renditions.
+    fn media(&self, model: &media::Model) -> Value;
 }
 
 static PRESENTER: OnceLock<&'static dyn Present> = OnceLock::new();

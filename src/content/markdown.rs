@@ -9,6 +9,9 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 use tokio::sync::Semaphore;
 use unicase::UniCase;
 
+use uuid::Uuid;
+
+use super::figures::{self, Figures};
 use crate::error::ApiError;
 
 /// The deepest nesting of elements a body may produce: quotes in quotes, lists in
@@ -48,18 +51,21 @@ fn options() -> Options {
         | Options::ENABLE_SMART_PUNCTUATION
 }
 
-/// The unsanitised HTML of `markdown`, and how many attributes the HTML written
-/// into it by hand could hold at most ([`attribute_room`] of its raw HTML).
-fn rendered(markdown: &str) -> (String, usize) {
+/// The unsanitised HTML of `markdown` (its `media:` images as the `figures`), and
+/// how many attributes the HTML written into it by hand could hold at most
+/// ([`attribute_room`] of its raw HTML).
+fn rendered(markdown: &str, figures: &Figures) -> (String, usize) {
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     let mut attributes = 0usize;
     let mut footnotes = Footnotes::default();
+    let mut photos = Photos::new(figures);
     let events = Parser::new_ext(markdown, options())
         .inspect(|event| {
             if let Event::Html(raw) | Event::InlineHtml(raw) = event {
                 attributes = attributes.saturating_add(attribute_room(raw));
             }
         })
+        .filter_map(|event| photos.html(event))
         .map(|event| footnotes.html(event));
     html::push_html(&mut out, events);
     (out, attributes)
@@ -111,6 +117,49 @@ impl Footnotes {
     }
 }
 
+/// `media:` images, written as the figures of their assets: the image's events
+/// (its alt text) are held back until its end, which becomes the figure.
+struct Photos<'f> {
+    figures: &'f Figures,
+    /// Inside a `media:` image: its asset, its title and the alt text so far.
+    open: Option<(Option<Uuid>, String, String)>,
+}
+
+impl<'f> Photos<'f> {
+    fn new(figures: &'f Figures) -> Self {
+        Self {
+            figures,
+            open: None,
+        }
+    }
+
+    fn html<'a>(&mut self, event: Event<'a>) -> Option<Event<'a>> {
+        if let Some((_, _, alt)) = &mut self.open {
+            match event {
+                Event::End(TagEnd::Image) => {
+                    let (id, title, alt) = self.open.take()?;
+                    let figure = id.and_then(|id| self.figures.get(&id))?;
+                    return Some(Event::InlineHtml(
+                        figures::html(figure, &alt, &title).into(),
+                    ));
+                }
+                Event::Text(text) | Event::Code(text) => alt.push_str(&text),
+                _ => {}
+            }
+            return None;
+        }
+        if let Event::Start(Tag::Image {
+            dest_url, title, ..
+        }) = &event
+            && let Some(id) = figures::reference(dest_url)
+        {
+            self.open = Some((id, title.to_string(), String::new()));
+            return None;
+        }
+        Some(event)
+    }
+}
+
 /// Whether `id` is one [`Footnotes`] writes: `fn-` and a number.
 fn is_footnote_id(id: &str) -> bool {
     id.strip_prefix(FOOTNOTE_ID)
@@ -148,10 +197,14 @@ fn sanitise(unsafe_html: &str) -> String {
     ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
         .add_tag_attributes("div", &["id"])
+        .add_tag_attributes("img", &["srcset", "sizes", "loading", "decoding"])
+        .add_allowed_classes("figure", &["media"])
+        .add_allowed_classes("span", &["credit"])
         .add_allowed_classes("div", &["footnote-definition"])
         .add_allowed_classes("sup", &["footnote-reference", "footnote-definition-label"])
         .attribute_filter(|element, attribute, value| match (element, attribute) {
             ("div", "id") if !is_footnote_id(value) => None,
+            ("img", "srcset") if !figures::is_own_srcset(value) => None,
             _ => Some(value.into()),
         })
         .clean(unsafe_html)
@@ -198,10 +251,10 @@ fn markup(html: &str) -> usize {
 /// The sanitised HTML of a body, or the 422 on `body_markdown` when it nests
 /// deeper than [`MAX_NESTING`] or holds more than [`MAX_MARKUP`]. Runs on the
 /// blocking pool, a few bodies at a time.
-pub async fn render_checked(markdown: &str) -> Result<String, ApiError> {
+pub async fn render_checked(markdown: &str, figures: Figures) -> Result<String, ApiError> {
     let markdown = markdown.to_string();
     off_thread(move || {
-        let (raw, attributes) = rendered(&markdown);
+        let (raw, attributes) = rendered(&markdown, &figures);
         let refuse = |message: String| Err(ApiError::unprocessable("body_markdown", message));
         if nesting(&raw) > MAX_NESTING {
             return refuse(format!(
@@ -213,7 +266,9 @@ pub async fn render_checked(markdown: &str) -> Result<String, ApiError> {
                 "has more than {MAX_MARKUP} tags, attributes and character references once rendered"
             ));
         }
-        Ok(sanitise(&raw))
+        // A figure cannot sit in a paragraph: the parser closes the paragraph
+        // before it, which leaves an empty one where the image stood alone.
+        Ok(sanitise(&raw).replace("<p></p>", ""))
     })
     .await?
 }
@@ -320,7 +375,7 @@ mod tests {
     }
 
     fn unsafe_html(markdown: &str) -> String {
-        rendered(markdown).0
+        rendered(markdown, &Figures::default()).0
     }
 
     #[test]

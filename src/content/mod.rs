@@ -4,7 +4,9 @@
 pub mod articles;
 pub mod comments;
 pub mod events;
+pub mod figures;
 pub mod markdown;
+pub mod media;
 pub mod page;
 pub mod slug;
 pub mod taxonomy;
@@ -76,7 +78,7 @@ pub fn insert_error(err: DbErr, fk: Option<(u16, &str, &str)>) -> slug::InsertEr
 /// SQLite reports an `ON DELETE RESTRICT` refusal as code 1811
 /// (SQLITE_CONSTRAINT_TRIGGER), which SeaORM does not classify; PostgreSQL's 23503
 /// is classified as a foreign-key violation.
-fn is_restrict_violation(err: &DbErr) -> bool {
+pub fn is_restrict_violation(err: &DbErr) -> bool {
     use sea_orm::RuntimeErr;
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e

@@ -275,6 +275,8 @@ pub struct PublisherCreate {
     /// The publisher's website (absolute http or https URL).
     #[oai(validator(max_length = 2048))]
     pub website_url: Option<Text>,
+    /// The logo: a media asset's id.
+    pub image_media_id: Option<Uuid>,
 }
 
 /// Changes to a publisher; absent fields stay as they are, `null` clears an optional one.
@@ -295,6 +297,8 @@ pub struct PublisherUpdate {
     /// A new website (absolute http or https URL); `null` clears it.
     #[oai(validator(max_length = 2048))]
     pub website_url: MaybeUndefined<Text>,
+    /// A new logo (a media asset's id); `null` clears it.
+    pub image_media_id: MaybeUndefined<Uuid>,
 }
 
 /// Inserts `row` (a publisher, author or tag) under the slug sent, or under one made
@@ -360,9 +364,11 @@ pub async fn create_publisher_with_id(
     check_not_blank("name", &input.name, &mut errors);
     check_slug(input.slug.as_deref(), &mut errors);
     check_url("website_url", input.website_url.as_deref(), &mut errors);
+    check_media_exists(db, input.image_media_id, &mut errors).await?;
     finish(errors)?;
     let at = now();
     let row = publisher::ActiveModel {
+        image_media_id: Set(input.image_media_id),
         id: Set(preset_id.unwrap_or_else(Uuid::now_v7)),
         slug: Set(String::new()),
         name_key: Set(sort_key(&input.name, 200)),
@@ -378,7 +384,7 @@ pub async fn create_publisher_with_id(
         row,
         input.slug.as_deref(),
         &input.name,
-        None,
+        Some(NO_MEDIA),
         by,
     )
     .await
@@ -402,6 +408,7 @@ pub async fn update_publisher(
         input.website_url.value().map(Text::as_str),
         &mut errors,
     );
+    check_media_exists(db, input.image_media_id.value().copied(), &mut errors).await?;
     finish(errors)?;
     let before = current.data()?;
     let id = current.id;
@@ -420,9 +427,13 @@ pub async fn update_publisher(
     if !input.website_url.is_undefined() {
         model.website_url = Set(input.website_url.take().map(Text::into_inner));
     }
+    if !input.image_media_id.is_undefined() {
+        model.image_media_id = Set(input.image_media_id.take());
+    }
     model.updated_at = Set(now());
     let txn = begin_write(db).await?;
-    let saved = unless_gone(model.update(&txn).await).map_err(|e| write_error(e, "slug", None))?;
+    let saved = unless_gone(model.update(&txn).await)
+        .map_err(|e| write_error(e, "slug", Some(NO_MEDIA)))?;
     finish_update(txn, by, &before, saved).await
 }
 
@@ -476,6 +487,8 @@ pub struct AuthorCreate {
     pub avatar_url: Option<Text>,
     /// The publisher the author works for, if any.
     pub publisher_id: Option<Uuid>,
+    /// The portrait: a media asset's id.
+    pub image_media_id: Option<Uuid>,
 }
 
 /// Changes to an author; absent fields stay as they are, `null` clears an optional one.
@@ -498,6 +511,38 @@ pub struct AuthorUpdate {
     pub avatar_url: MaybeUndefined<Text>,
     /// A new publisher; `null` clears the affiliation.
     pub publisher_id: MaybeUndefined<Uuid>,
+    /// A new portrait (a media asset's id); `null` clears it.
+    pub image_media_id: MaybeUndefined<Uuid>,
+}
+
+/// The 422 of a media asset deleted between the check and the write.
+const NO_MEDIA: (u16, &str, &str) = (422, "image_media_id", "no media asset has this id");
+
+/// The 422 of an author's write whose reference went meanwhile: the asset's when
+/// one was set, else the publisher's.
+fn author_fk(sets_image: bool) -> (u16, &'static str, &'static str) {
+    if sets_image {
+        NO_MEDIA
+    } else {
+        (422, "publisher_id", "no publisher has this id")
+    }
+}
+
+/// Checks that a portrait or logo names an asset.
+async fn check_media_exists(
+    db: &impl ConnectionTrait,
+    id: Option<Uuid>,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    if let Some(id) = id
+        && entity::media::Entity::find_by_id(id).count(db).await? == 0
+    {
+        errors.push(FieldError::new(
+            "image_media_id",
+            "no media asset has this id",
+        ));
+    }
+    Ok(())
 }
 
 async fn check_publisher_exists(
@@ -535,9 +580,11 @@ pub async fn create_author_with_id(
     check_slug(input.slug.as_deref(), &mut errors);
     check_url("avatar_url", input.avatar_url.as_deref(), &mut errors);
     check_publisher_exists(db, "publisher_id", input.publisher_id, &mut errors).await?;
+    check_media_exists(db, input.image_media_id, &mut errors).await?;
     finish(errors)?;
     let at = now();
     let row = author::ActiveModel {
+        image_media_id: Set(input.image_media_id),
         id: Set(preset_id.unwrap_or_else(Uuid::now_v7)),
         slug: Set(String::new()),
         name_key: Set(sort_key(&input.name, 200)),
@@ -548,7 +595,7 @@ pub async fn create_author_with_id(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let fk = Some((422, "publisher_id", "no publisher has this id"));
+    let fk = Some(author_fk(input.image_media_id.is_some()));
     insert_named(
         db,
         AUTHOR_KEYS,
@@ -586,7 +633,9 @@ pub async fn update_author(
         &mut errors,
     )
     .await?;
+    check_media_exists(db, input.image_media_id.value().copied(), &mut errors).await?;
     finish(errors)?;
+    let fk = author_fk(input.image_media_id.value().is_some());
     let before = current.data()?;
     let id = current.id;
     let mut model = current.into_active_model();
@@ -607,15 +656,13 @@ pub async fn update_author(
     if !input.publisher_id.is_undefined() {
         model.publisher_id = Set(input.publisher_id.take());
     }
+    if !input.image_media_id.is_undefined() {
+        model.image_media_id = Set(input.image_media_id.take());
+    }
     model.updated_at = Set(now());
     let txn = begin_write(db).await?;
-    let saved = unless_gone(model.update(&txn).await).map_err(|e| {
-        write_error(
-            e,
-            "slug",
-            Some((422, "publisher_id", "no publisher has this id")),
-        )
-    })?;
+    let saved =
+        unless_gone(model.update(&txn).await).map_err(|e| write_error(e, "slug", Some(fk)))?;
     finish_update(txn, by, &before, saved).await
 }
 

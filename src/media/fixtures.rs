@@ -51,6 +51,52 @@ pub fn sample_jpeg(width: u32, height: u32) -> Vec<u8> {
     bytes
 }
 
+/// A generated picture for the demo newsroom: a sky over a sea with a low sun
+/// and a darker headland, `variant` moving the sun and tinting the light (quality 85).
+pub fn scene_jpeg(width: u32, height: u32, variant: u32) -> Vec<u8> {
+    let (width, height) = clamp((width, height));
+    let (w, h) = (f64::from(width), f64::from(height));
+    let sun = (w * (0.2 + 0.15 * f64::from(variant % 5)), h * 0.38);
+    let tint = f64::from(variant % 4) * 18.0;
+    let horizon = h * 0.55;
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        let (x, y) = (f64::from(x), f64::from(y));
+        let glow = (1.0 - ((x - sun.0).hypot(y - sun.1) / (h * 0.6))).clamp(0.0, 1.0);
+        let headland = y > horizon - (w * 0.3 - x).max(0.0) * 0.25 && x < w * 0.3;
+        let rgb = if headland {
+            [30.0 + tint * 0.3, 42.0, 38.0]
+        } else if y < horizon {
+            let t = y / horizon;
+            [
+                70.0 + 150.0 * t + 80.0 * glow + tint,
+                110.0 + 90.0 * t + 60.0 * glow,
+                190.0 - 60.0 * t + 20.0 * glow - tint,
+            ]
+        } else {
+            let t = (y - horizon) / (h - horizon);
+            let ripple = ((y * 0.35).sin() * (x * 0.02).cos()) * 12.0;
+            [
+                30.0 + 60.0 * glow + ripple + tint * 0.5,
+                70.0 - 30.0 * t + 40.0 * glow + ripple,
+                110.0 - 40.0 * t + 20.0 * glow + ripple,
+            ]
+        };
+        // Clamped to 0..=255 first, so the casts cannot wrap.
+        Rgb(rgb.map(|c: f64| c.clamp(0.0, 255.0) as u8))
+    });
+    let mut bytes = Vec::new();
+    let written = JpegEncoder::new_with_quality(&mut bytes, 85).write_image(
+        &image,
+        image.width(),
+        image.height(),
+        image::ExtendedColorType::Rgb8,
+    );
+    if written.is_err() {
+        return Vec::new();
+    }
+    bytes
+}
+
 /// `jpeg` with marker segments inserted after SOI and the JFIF segment, where
 /// metadata goes.
 pub fn with_segments(jpeg: &[u8], segments: &[(u8, Vec<u8>)]) -> Vec<u8> {

@@ -476,7 +476,7 @@ async fn bad_list_parameters_are_400s_naming_the_parameter() {
         (
             "include=authors,bogus",
             "include",
-            "unknown relation `bogus`; use any of authors, publisher, syndicated_from, tags",
+            "unknown relation `bogus`; use any of authors, publisher, syndicated_from, tags, featured_media",
         ),
         ("q=%25%25", "q", "must contain at least one letter or digit"),
     ] {

@@ -21,6 +21,8 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
+use dispatch::media::fixtures;
+
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Resp, TestApp, read, spawn_app_with};
 
 /// The document the server serves and `openapi.yaml` holds.
@@ -525,12 +527,13 @@ fn a_choice_of_fields_narrows_the_schema_it_chooses_in() {
             "authors",
             "publisher",
             "syndicated_from",
-            "tags"
+            "tags",
+            "featured_media"
         ]
     );
     assert_eq!(schemas["Article"]["required"], json!(["id", "title"]));
     assert_eq!(keys(&schemas["Author"]["properties"]), ["id", "name"]);
-    assert_eq!(keys(&schemas["Publisher"]["properties"]).len(), 7);
+    assert_eq!(keys(&schemas["Publisher"]["properties"]).len(), 8);
 }
 
 fn essence(content_type: &str) -> String {
@@ -603,9 +606,11 @@ async fn every_operation_answers_as_the_spec_says() {
     // Private webhook addresses are allowed: the tour's webhook points at a loopback
     // port where nothing listens, so that nothing leaves the machine. No delivery
     // worker: the tour's retry of a ping must not meet it in flight (a 409 then).
+    // Uploads up to 1 MiB: the sweep's 2 MiB body is too large for every operation.
     let app = spawn_app_with(&[
         ("DISPATCH_WEBHOOK_ALLOW_PRIVATE", "true"),
         ("DISPATCH_WEBHOOK_WORKER", "false"),
+        ("DISPATCH_MEDIA_MAX_BYTES", "1048576"),
     ])
     .await;
     let mut c = Checker::new();
@@ -1467,6 +1472,213 @@ async fn every_operation_answers_as_the_spec_says() {
         .await;
     c.expect(&app, Call::delete(&hook).token(&admin), 204).await;
     c.expect(&app, Call::delete(&hook).token(&admin), 404).await;
+
+    // Media: uploads (a form, a raw body, the same bytes again), the library, an
+    // asset, its renditions, its metadata changed, and a delete refused while an
+    // article features it.
+    let media = format!("{v1}/media");
+    let (form_type, form_body) = crate::media::form(&[
+        crate::media::Part::file("file", "harbour.jpg", fixtures::iptc_sample_jpeg(800, 600)),
+        crate::media::Part::text("alt_text", "Boats in the harbour"),
+    ]);
+    let photo = c
+        .expect(
+            &app,
+            Call::post(&media)
+                .token(&contributor.token)
+                .raw(&form_type, form_body.clone()),
+            201,
+        )
+        .await;
+    c.expect(
+        &app,
+        Call::post(&media).token(&admin).raw(&form_type, form_body),
+        200,
+    )
+    .await;
+    let raw = c
+        .expect(
+            &app,
+            Call::post(&media)
+                .token(&admin)
+                .raw("image/png", fixtures::sample_png(300, 200)),
+            201,
+        )
+        .await;
+    c.expect(
+        &app,
+        Call::post(&media)
+            .token(&admin)
+            .raw("image/jpeg", b"plain text".to_vec()),
+        415,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&media).token(&admin).raw(
+            "image/jpeg",
+            fixtures::sample_jpeg(400, 300)[..900].to_vec(),
+        ),
+        422,
+    )
+    .await;
+    let (empty_type, empty_form) = crate::media::form(&[crate::media::Part::text("caption", "x")]);
+    c.expect(
+        &app,
+        Call::post(&media)
+            .token(&admin)
+            .raw(&empty_type, empty_form),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&media)
+            .token(&admin)
+            .raw("image/jpeg", vec![0u8; (1 << 20) + 1]),
+        413,
+    )
+    .await;
+    let asset = format!("{media}/{}", photo.id());
+    c.expect(
+        &app,
+        Call::get(format!("{media}?q=boats&count=true")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!(
+            "{media}?type=image/png&unused=true&fields=url,srcset"
+        ))
+        .token(&admin),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{media}?type=image/tiff")).token(&admin),
+        400,
+    )
+    .await;
+    c.expect(&app, Call::get(&asset), 200).await;
+    c.expect(&app, Call::get(format!("{asset}?fields=renditions")), 200)
+        .await;
+    c.expect(
+        &app,
+        Call::get(format!(
+            "{media}/{}",
+            "0190a0b0-0000-7000-8000-00000000abcd"
+        )),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&asset)
+            .token(&contributor.token)
+            .header("if-match", "\"1\"")
+            .json(json!({"caption": "At dawn", "focal_point": {"x": 0.3, "y": 0.6}})),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&asset)
+            .token(&admin)
+            .header("if-match", "\"1\"")
+            .json(json!({"caption": "Late"})),
+        412,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(&asset)
+            .token(&admin)
+            .json(json!({"focal_point": {"x": 1.5, "y": 0}})),
+        400,
+    )
+    .await;
+    let other = app.user(Role::Author, None).await;
+    c.expect(
+        &app,
+        Call::patch(&asset)
+            .token(&other.token)
+            .json(json!({"caption": "Mine"})),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::patch(format!(
+            "{media}/{}",
+            "0190a0b0-0000-7000-8000-00000000abcd"
+        ))
+        .token(&admin)
+        .json(json!({"caption": "x"})),
+        404,
+    )
+    .await;
+    let read = app.get(&asset).await;
+    let square = read.body["renditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "square")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let served = c.expect(&app, Call::get(&square), 200).await;
+    let etag = served.header("etag").unwrap().to_string();
+    c.expect(&app, Call::get(&square).header("if-none-match", &etag), 304)
+        .await;
+    c.expect(
+        &app,
+        Call::get(format!("/media/{}/w9999.webp", photo.id())),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&arts).token(&admin).json(json!({
+            "title": "Pictured", "publisher_id": outlet, "featured_media_id": photo.id(),
+            "body_markdown": format!("![Boats](media:{})", raw.id()),
+        })),
+        201,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{arts}?include=featured_media&status=draft")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(&app, Call::delete(&asset).token(&contributor.token), 403)
+        .await;
+    c.expect(&app, Call::delete(&asset).token(&admin), 409)
+        .await;
+    let spare = c
+        .expect(
+            &app,
+            Call::post(&media)
+                .token(&admin)
+                .raw("image/gif", fixtures::sample_gif(64, 48)),
+            201,
+        )
+        .await;
+    c.expect(
+        &app,
+        Call::delete(format!("{media}/{}", spare.id())).token(&admin),
+        204,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::delete(format!("{media}/{}", spare.id())).token(&admin),
+        404,
+    )
+    .await;
 
     // The events feed: the changes above, each event checked against its type's schema.
     let events = format!("{v1}/events");

@@ -15,7 +15,7 @@ const KINDS: [(&str, u32); 4] = [
 #[tokio::test]
 async fn the_demo_newsroom_has_its_fixed_ids() {
     let app = spawn_app().await;
-    dispatch::seed::demo(&app.db).await.unwrap();
+    dispatch::seed::demo(&app.db, &app.library()).await.unwrap();
     let demo: Value = serde_json::from_str(include_str!("../../src/seed/demo.json")).unwrap();
     let mut seen = 0;
     for (collection, group) in KINDS {

@@ -33,6 +33,11 @@ fn documented(spec: &Value) -> Vec<Documented> {
                 continue;
             };
             let (media, body) = content.iter().next().unwrap();
+            // An upload takes a file, which Swagger UI asks for with a file picker:
+            // there is no example to run (the browser check in `.ci/run` uploads one).
+            if media.starts_with("multipart/form-data") {
+                continue;
+            }
             assert!(media.starts_with("application/json"), "{method} {path}");
             let schema = match body["schema"]["$ref"].as_str() {
                 Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
@@ -94,7 +99,7 @@ async fn demo_server() -> TestApp {
         ("DISPATCH_WEBHOOK_WORKER", "false"),
     ])
     .await;
-    dispatch::seed::demo(&app.db).await.unwrap();
+    dispatch::seed::demo(&app.db, &app.library()).await.unwrap();
     app.post(
         "/api/v1/users",
         json!({"email": README_EMAIL, "password": README_PASSWORD, "role": "admin"}),

@@ -277,8 +277,9 @@ async fn unknown_repeated_or_too_many_names_are_a_400_naming_them() {
     let (article, _) = newsroom(&app).await;
     let articles = "id, slug, title, subtitle, excerpt, body_markdown, body_html, status, \
                     published_at, dateline, canonical_url, publisher_id, syndicated_from_id, \
-                    author_ids, tag_ids, byline, comment_count, reading_time_minutes, version, \
-                    created_at, updated_at";
+                    author_ids, tag_ids, byline, comment_count, reading_time_minutes, \
+                    featured_media_id, featured_caption, featured_alt, version, created_at, \
+                    updated_at";
     assert_eq!(
         problem(&app, "/api/v1/articles?fields=title,headline,body,headline").await,
         bad_request(
@@ -318,7 +319,7 @@ async fn unknown_repeated_or_too_many_names_are_a_400_naming_them() {
         bad_request(
             "fields[authors]",
             "unknown field `email`; use any of id, slug, name, bio, avatar_url, publisher_id, \
-             created_at, updated_at"
+             image_media_id, created_at, updated_at"
         )
     );
     // 1,000 names are longer than the parameter may be.

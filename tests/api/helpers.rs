@@ -35,7 +35,19 @@ pub struct TestApp {
     pub database_url: String,
     /// The application's clock: it stands still unless a test moves it.
     pub clock: Arc<ManualClock>,
+    /// The folder of the local media storage (unless the test chose another store).
+    pub media_dir: std::path::PathBuf,
     _db: TestDb,
+    _media: MediaDir,
+}
+
+/// A test's media folder, removed with it.
+pub struct MediaDir(pub std::path::PathBuf);
+
+impl Drop for MediaDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A user a test created and signed in.
@@ -54,6 +66,8 @@ pub struct Resp {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    /// The body's length in bytes (a binary body's `text` is lossy).
+    pub len: usize,
 }
 
 impl Resp {
@@ -396,7 +410,13 @@ pub async fn spawn_app_routed(
     }
     let (url, guard) = fresh_database().await;
     let url = route(&url);
+    let media_dir =
+        std::env::temp_dir().join(format!("dispatch-test-media-{}", Uuid::now_v7().simple()));
     let mut pairs: Vec<(String, String)> = vec![
+        (
+            "DISPATCH_MEDIA_STORAGE".into(),
+            format!("file://{}", media_dir.display()),
+        ),
         ("DATABASE_URL".into(), url.clone()),
         ("DISPATCH_BIND".into(), "127.0.0.1:0".into()),
         ("DISPATCH_JWT_SECRET".into(), SECRET.into()),
@@ -442,7 +462,9 @@ pub async fn spawn_app_routed(
         db,
         database_url: url,
         clock,
+        media_dir: media_dir.clone(),
         _db: guard,
+        _media: MediaDir(media_dir),
     };
     let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     login.assert_status(200);
@@ -607,6 +629,16 @@ impl TestApp {
     }
 
     /// How many SQL statements the server has run so far on its database.
+    /// A media library on this app's media folder (what the demo seed stores into).
+    pub fn library(&self) -> dispatch::media::Library {
+        let storage = dispatch::media::storage::Storage::open(
+            &format!("file://{}", self.media_dir.display()),
+            std::path::Path::new("."),
+        )
+        .expect("the test's media folder");
+        dispatch::media::Library::new(storage, dispatch::config::MediaConfig::default())
+    }
+
     pub fn statement_count(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
     }
@@ -615,13 +647,15 @@ impl TestApp {
 pub async fn read(resp: reqwest::Response) -> Resp {
     let status = resp.status();
     let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap_or_default();
+    let bytes = resp.bytes().await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     Resp {
         status,
         headers,
         body,
         text,
+        len: bytes.len(),
     }
 }
 

@@ -25,6 +25,7 @@ mod hostile;
 mod limits;
 mod listing;
 mod matrix;
+mod media;
 mod metrics;
 mod nodes;
 mod operations;

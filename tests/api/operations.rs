@@ -40,7 +40,7 @@ async fn migrations_roll_back_and_apply_again() {
 #[tokio::test]
 async fn the_demo_newsroom_loads_into_an_empty_database_only() {
     let app = spawn_app().await;
-    let n = dispatch::seed::demo(&app.db).await.unwrap();
+    let n = dispatch::seed::demo(&app.db, &app.library()).await.unwrap();
     assert_eq!(n, 20);
     let public = app
         .get("/api/v1/articles?count=true&limit=100&include=authors,publisher,syndicated_from,tags")
@@ -68,7 +68,7 @@ async fn the_demo_newsroom_loads_into_an_empty_database_only() {
         8
     );
     assert!(
-        dispatch::seed::demo(&app.db).await.is_err(),
+        dispatch::seed::demo(&app.db, &app.library()).await.is_err(),
         "a second load is refused"
     );
     assert_eq!(

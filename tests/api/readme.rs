@@ -80,7 +80,9 @@ async fn the_readme_curl_examples_run_as_written_against_the_demo() {
         }
     }
     let app = spawn_app().await;
-    dispatch::seed::demo(&app.db).await.expect("seed the demo");
+    dispatch::seed::demo(&app.db, &app.library())
+        .await
+        .expect("seed the demo");
     let (email, password) = (
         start_setting("DISPATCH_ADMIN_EMAIL"),
         start_setting("DISPATCH_ADMIN_PASSWORD"),

@@ -125,6 +125,14 @@ async fn read_routes(app: &TestApp) -> Vec<(String, Option<String>)> {
     .await
     .assert_status(200);
     let user = app.user(Role::Editor, None).await.id;
+    let photo = crate::media::upload(
+        app,
+        &app.admin,
+        dispatch::media::fixtures::sample_png(400, 300),
+    )
+    .await;
+    photo.assert_status(201);
+    let photo = photo.id();
     // Last, so that no event is recorded for it to receive (a public address literal,
     // which needs no resolving).
     let webhook = app
@@ -165,6 +173,10 @@ async fn read_routes(app: &TestApp) -> Vec<(String, Option<String>)> {
             format!("/api/v1/webhooks/{webhook}/deliveries"),
             admin.clone(),
         ),
+        ("/api/v1/media?count=true".into(), admin.clone()),
+        (format!("/api/v1/media/{photo}"), None),
+        (format!("/media/{photo}/original.png"), None),
+        (format!("/media/{photo}/w320.webp"), None),
         ("/api/v1/auth/me".into(), admin.clone()),
         ("/api/v1/events?limit=5".into(), admin.clone()),
         ("/health/live".into(), None),
@@ -223,7 +235,7 @@ async fn head_answers_exactly_like_get_without_the_body_on_every_read_route() {
         assert!(head.text.is_empty(), "{path}");
         assert_eq!(
             get.header("content-length"),
-            Some(get.text.len().to_string().as_str()),
+            Some(get.len.to_string().as_str()),
             "{path}"
         );
         for name in [

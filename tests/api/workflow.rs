@@ -27,17 +27,7 @@ async fn patch_with(app: &TestApp, path: &str, if_match: Option<&str>, body: Val
 }
 
 async fn read(req: reqwest::RequestBuilder) -> Resp {
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
-        status,
-        headers,
-        body,
-        text,
-    }
+    crate::helpers::read(req.send().await.unwrap()).await
 }
 
 #[tokio::test]

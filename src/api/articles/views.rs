@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::api::ListMeta;
 use crate::api::authors::Author;
 use crate::api::fields::Selection;
+use crate::api::media::MediaAsset;
 use crate::api::publishers::Publisher;
 use crate::api::tags::Tag;
 use crate::content::articles::{
@@ -56,6 +57,13 @@ pub struct Article {
     pub comment_count: u64,
     /// Minutes to read the body, at 200 words a minute; at least 1.
     pub reading_time_minutes: i32,
+    /// The photo shown with the story: a media asset's id (`include=featured_media`
+    /// embeds it with its renditions).
+    pub featured_media_id: Nullable<Uuid>,
+    /// The featured photo's caption in this story; `null`: the asset's own `caption`.
+    pub featured_caption: Nullable<String>,
+    /// The featured photo's alt text in this story; `null`: the asset's own `alt_text`.
+    pub featured_alt: Nullable<String>,
     /// Incremented on every update.
     pub version: i32,
     /// When it was created (RFC 3339, UTC).
@@ -80,6 +88,11 @@ pub struct Article {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
+    /// The featured photo with its renditions (with `include=featured_media`; absent
+    /// when the story has none).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub featured_media: Option<MediaAsset>,
 }
 
 impl Article {
@@ -104,6 +117,9 @@ impl Article {
         "byline",
         "comment_count",
         "reading_time_minutes",
+        "featured_media_id",
+        "featured_caption",
+        "featured_alt",
         "version",
         "created_at",
         "updated_at",
@@ -164,7 +180,18 @@ pub(crate) fn view(
                 .and_then(|id| related.publishers.get(&id).cloned().map(Publisher::from))
         })
         .flatten();
+    let featured_media = include
+        .featured_media
+        .then(|| {
+            m.featured_media_id
+                .and_then(|id| related.media.get(&id).map(MediaAsset::from))
+        })
+        .flatten();
     Article {
+        featured_media_id: m.featured_media_id.into(),
+        featured_caption: m.featured_caption.into(),
+        featured_alt: m.featured_alt.into(),
+        featured_media,
         id: m.id,
         slug: m.slug,
         title: m.title,

@@ -5,13 +5,14 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use entity::{author, publisher, tag};
+use entity::{author, media, publisher, tag};
 use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::Status;
+use crate::content::figures;
 use crate::content::text::Text;
 use crate::content::{check_not_blank, check_url};
 use crate::error::{ApiError, FieldError};
@@ -61,6 +62,14 @@ pub struct ArticleCreate {
     /// The topics, in order.
     #[oai(default, validator(max_items = 50))]
     pub tag_ids: Vec<Uuid>,
+    /// The photo shown with the story: a media asset's id.
+    pub featured_media_id: Option<Uuid>,
+    /// The featured photo's caption in this story (absent: the asset's own).
+    #[oai(validator(max_length = 5000))]
+    pub featured_caption: Option<Text>,
+    /// The featured photo's alt text in this story (absent: the asset's own).
+    #[oai(validator(max_length = 1000))]
+    pub featured_alt: Option<Text>,
 }
 
 /// Changes to an article; absent fields stay as they are, `null` clears an optional one.
@@ -106,6 +115,14 @@ pub struct ArticleUpdate {
     /// The whole new list of topics, in order.
     #[oai(validator(max_items = 50))]
     pub tag_ids: MaybeUndefined<Vec<Uuid>>,
+    /// A new featured photo (a media asset's id); `null` removes it.
+    pub featured_media_id: MaybeUndefined<Uuid>,
+    /// A new caption of the featured photo in this story; `null`: the asset's own.
+    #[oai(validator(max_length = 5000))]
+    pub featured_caption: MaybeUndefined<Text>,
+    /// New alt text of the featured photo in this story; `null`: the asset's own.
+    #[oai(validator(max_length = 1000))]
+    pub featured_alt: MaybeUndefined<Text>,
 }
 
 /// The article's fields after a create or an update, checked as a whole.
@@ -120,6 +137,9 @@ pub(super) struct Draft {
     pub(super) canonical_url: Option<String>,
     pub(super) publisher_id: Uuid,
     pub(super) syndicated_from_id: Option<Uuid>,
+    pub(super) featured_media_id: Option<Uuid>,
+    pub(super) featured_caption: Option<String>,
+    pub(super) featured_alt: Option<String>,
 }
 
 fn duplicates(field: &str, ids: &[Uuid], errors: &mut Vec<FieldError>) {
@@ -267,6 +287,46 @@ pub(super) async fn check(
         missing("tag_ids", "tag", ids, &found, errors);
     }
     Ok(())
+}
+
+/// The media assets the article shows, featured and in the body, in one statement;
+/// each unknown or malformed reference is an error on its field.
+pub(super) async fn media_of(
+    db: &impl ConnectionTrait,
+    draft: &Draft,
+    errors: &mut Vec<FieldError>,
+) -> Result<(Vec<media::Model>, Vec<Uuid>), ApiError> {
+    let (in_body, malformed) = figures::references(&draft.body_markdown);
+    if !malformed.is_empty() {
+        errors.push(FieldError::new(
+            "body_markdown",
+            format!(
+                "names media by malformed ids (`media:` takes an asset's id): {}",
+                malformed.join(", ")
+            ),
+        ));
+    }
+    if in_body.len() > figures::MAX_PER_BODY {
+        errors.push(FieldError::new(
+            "body_markdown",
+            format!("shows more than {} media assets", figures::MAX_PER_BODY),
+        ));
+        return Ok((vec![], vec![]));
+    }
+    let mut ids = in_body.clone();
+    ids.extend(draft.featured_media_id.filter(|id| !in_body.contains(id)));
+    let assets = crate::content::media::many(db, &ids).await?;
+    let found: HashSet<Uuid> = assets.iter().map(|m| m.id).collect();
+    if let Some(id) = draft.featured_media_id
+        && !found.contains(&id)
+    {
+        errors.push(FieldError::new(
+            "featured_media_id",
+            "no media asset has this id",
+        ));
+    }
+    missing("body_markdown", "media asset", &in_body, &found, errors);
+    Ok((assets, in_body))
 }
 
 fn missing(

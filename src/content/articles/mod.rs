@@ -88,6 +88,8 @@ pub struct Related {
     pub authors: HashMap<Uuid, author::Model>,
     pub publishers: HashMap<Uuid, publisher::Model>,
     pub tags: HashMap<Uuid, tag::Model>,
+    /// The featured photos, when `include` asks for them.
+    pub media: HashMap<Uuid, entity::media::Model>,
 }
 
 pub fn not_found() -> ApiError {

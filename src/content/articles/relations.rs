@@ -20,12 +20,19 @@ pub struct Include {
     pub publisher: bool,
     pub syndicated_from: bool,
     pub tags: bool,
+    pub featured_media: bool,
 }
 
 impl Include {
     /// The relations `include` may name, as [`Self::parse`] knows them.
-    pub const RELATIONS: [&'static str; 4] = ["authors", "publisher", "syndicated_from", "tags"];
-    pub const NAMES: &'static str = "authors, publisher, syndicated_from, tags";
+    pub const RELATIONS: [&'static str; 5] = [
+        "authors",
+        "publisher",
+        "syndicated_from",
+        "tags",
+        "featured_media",
+    ];
+    pub const NAMES: &'static str = "authors, publisher, syndicated_from, tags, featured_media";
 
     /// [`Self::parse`]'s rule as a regular expression (for the OpenAPI document):
     /// [`Self::RELATIONS`] separated by commas, blanks and empty parts allowed.
@@ -49,6 +56,7 @@ impl Include {
                 "publisher" => include.publisher = true,
                 "syndicated_from" => include.syndicated_from = true,
                 "tags" => include.tags = true,
+                "featured_media" => include.featured_media = true,
                 other => {
                     return Err(ApiError::bad_request(
                         "include",
@@ -122,9 +130,10 @@ pub fn byline(record: &Record, related: &Related) -> String {
 }
 
 /// Bylines with their authors and the tag rows for `models` (two statements), the
-/// publishers (one: the ready-made `byline` string names them), and the tags when
-/// `include` asks (one more): at most four statements, whatever the number of
-/// articles; a statement whose rows nothing `need`s (nor `include`) is not run.
+/// publishers (one: the ready-made `byline` string names them), and the tags and
+/// the featured photos when `include` asks (one more each): at most five statements,
+/// whatever the number of articles; a statement whose rows nothing `need`s (nor
+/// `include`) is not run.
 pub(super) async fn load_relations(
     db: &impl ConnectionTrait,
     models: Vec<article::Model>,
@@ -206,6 +215,19 @@ pub(super) async fn load_relations(
             .await?
             .into_iter()
             .map(|p| (p.id, p))
+            .collect();
+    }
+    if include.featured_media {
+        let wanted: Vec<Uuid> = models
+            .iter()
+            .filter_map(|m| m.featured_media_id)
+            .collect::<HashSet<Uuid>>()
+            .into_iter()
+            .collect();
+        related.media = crate::content::media::many(db, &wanted)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
             .collect();
     }
     let records = models

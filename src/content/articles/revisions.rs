@@ -82,6 +82,9 @@ impl Snapshot {
         };
         let derived = self.excerpt == markdown::excerpt(&self.body_markdown);
         ArticleUpdate {
+            featured_media_id: MaybeUndefined::Undefined,
+            featured_caption: MaybeUndefined::Undefined,
+            featured_alt: MaybeUndefined::Undefined,
             title: Value(Text(self.title)),
             slug: Value(Text(self.slug)),
             subtitle: opt_text(self.subtitle.0),

@@ -3,7 +3,7 @@
 //! the version it was based on.
 
 use chrono::{DateTime, Utc};
-use entity::{article, article_author, article_slug, article_tag};
+use entity::{article, article_author, article_media, article_slug, article_tag};
 use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -13,17 +13,17 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::changes::{announced_at, record as record_event, record_updated};
-use super::checks::{ArticleCreate, ArticleUpdate, Before, Draft, check};
+use super::checks::{ArticleCreate, ArticleUpdate, Before, Draft, check, media_of};
 use super::query::visible;
 use super::relations::load_ids;
 use super::revisions::{Snapshot, record_revision};
 use super::{Actor, Record, Status, effective_status, not_found, stale};
 use crate::auth::policy::Visibility;
 use crate::content::events::{By, EventType};
-use crate::content::markdown;
 use crate::content::slug::{self, Key};
 use crate::content::text::Text;
 use crate::content::{check_slug, insert_error, sort_key, write_error};
+use crate::content::{figures, markdown};
 use crate::error::{ApiError, FieldError};
 
 async fn replace_byline_and_tags(
@@ -69,10 +69,44 @@ async fn replace_byline_and_tags(
     Ok(())
 }
 
+/// Records which assets the body shows (so that none of them can be deleted).
+async fn replace_media(
+    txn: &impl ConnectionTrait,
+    article_id: Uuid,
+    ids: &[Uuid],
+) -> Result<(), sea_orm::DbErr> {
+    article_media::Entity::delete_many()
+        .filter(article_media::Column::ArticleId.eq(article_id))
+        .exec(txn)
+        .await?;
+    if !ids.is_empty() {
+        article_media::Entity::insert_many(ids.iter().map(|id| article_media::ActiveModel {
+            article_id: Set(article_id),
+            media_id: Set(*id),
+        }))
+        .exec(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+const FK_MEDIA: Option<(u16, &str, &str)> = Some((
+    422,
+    "body_markdown",
+    "a media asset the body or the featured photo names was deleted meanwhile",
+));
+
+/// An update's row names a publisher or a featured asset deleted meanwhile.
+const FK_FEATURED: Option<(u16, &str, &str)> = Some((
+    422,
+    "featured_media_id",
+    "a referenced publisher or media asset no longer exists",
+));
+
 const FK_REFS: Option<(u16, &str, &str)> = Some((
     422,
     "author_ids",
-    "a referenced publisher, author or tag no longer exists",
+    "a referenced publisher, author, tag or media asset no longer exists",
 ));
 
 /// A slug now taken by a live article no longer redirects anywhere else.
@@ -114,6 +148,9 @@ pub async fn create_with_id(
         canonical_url: input.canonical_url.map(Text::into_inner),
         publisher_id: input.publisher_id,
         syndicated_from_id: input.syndicated_from_id,
+        featured_media_id: input.featured_media_id,
+        featured_caption: input.featured_caption.map(Text::into_inner),
+        featured_alt: input.featured_alt.map(Text::into_inner),
     };
     let before = Before {
         status: None,
@@ -129,10 +166,11 @@ pub async fn create_with_id(
         &mut errors,
     )
     .await?;
+    let (assets, in_body) = media_of(db, &draft, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let body_html = markdown::render_checked(&draft.body_markdown).await?;
+    let body_html = markdown::render_checked(&draft.body_markdown, figures::all(&assets)).await?;
     let id = preset_id.unwrap_or_else(Uuid::now_v7);
     let row = article::ActiveModel {
         id: Set(id),
@@ -160,6 +198,9 @@ pub async fn create_with_id(
         comment_count: Set(0),
         // An article created public is announced by its `article.created`.
         announced_at: Set(announced_at(draft.status, draft.published_at, at)),
+        featured_media_id: Set(draft.featured_media_id),
+        featured_caption: Set(draft.featured_caption),
+        featured_alt: Set(draft.featured_alt),
     };
     // Each attempt is its own transaction: on PostgreSQL the unique violation of a
     // slug taken meanwhile aborts the transaction it happens in.
@@ -172,7 +213,7 @@ pub async fn create_with_id(
         |slug| {
             let mut row = row.clone();
             row.slug = Set(slug);
-            let (author_ids, tag_ids) = (&input.author_ids, &input.tag_ids);
+            let (author_ids, tag_ids, in_body) = (&input.author_ids, &input.tag_ids, &in_body);
             Box::pin(async move {
                 let txn = crate::content::begin_write(db).await?;
                 let model = row
@@ -183,6 +224,9 @@ pub async fn create_with_id(
                 replace_byline_and_tags(&txn, id, Some(author_ids), Some(tag_ids))
                     .await
                     .map_err(|e| write_error(e, "author_ids", FK_REFS))?;
+                replace_media(&txn, id, in_body)
+                    .await
+                    .map_err(|e| write_error(e, "body_markdown", FK_MEDIA))?;
                 let record = Record {
                     model,
                     author_ids: author_ids.clone(),
@@ -292,6 +336,13 @@ pub async fn update(
             MaybeUndefined::Null => None,
             MaybeUndefined::Value(v) => Some(*v),
         },
+        featured_media_id: match &input.featured_media_id {
+            MaybeUndefined::Undefined => current.featured_media_id,
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(v) => Some(*v),
+        },
+        featured_caption: pick(&input.featured_caption, &current.featured_caption),
+        featured_alt: pick(&input.featured_alt, &current.featured_alt),
     };
     // A body change without a new excerpt re-derives an excerpt that was derived before.
     if input.excerpt.is_undefined()
@@ -314,12 +365,15 @@ pub async fn update(
     let author_ids = input.author_ids.value().map(Vec::as_slice);
     let tag_ids = input.tag_ids.value().map(Vec::as_slice);
     check(db, &mut draft, before, author_ids, tag_ids, at, &mut errors).await?;
+    let (assets, in_body) = media_of(db, &draft, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let body_html = match input.body_markdown.value() {
-        Some(_) => Some(markdown::render_checked(&draft.body_markdown).await?),
-        None => None,
+    let body_changed = input.body_markdown.value().is_some();
+    let body_html = if body_changed {
+        Some(markdown::render_checked(&draft.body_markdown, figures::all(&assets)).await?)
+    } else {
+        None
     };
     let id = current.id;
     let version = current.version;
@@ -353,6 +407,9 @@ pub async fn update(
     model.canonical_url = Set(draft.canonical_url);
     model.publisher_id = Set(draft.publisher_id);
     model.syndicated_from_id = Set(draft.syndicated_from_id);
+    model.featured_media_id = Set(draft.featured_media_id);
+    model.featured_caption = Set(draft.featured_caption);
+    model.featured_alt = Set(draft.featured_alt);
     model.version = Set(version.saturating_add(1));
     model.updated_at = Set(at);
     model.announced_at = Set(announced_at(draft.status, draft.published_at, at));
@@ -366,7 +423,7 @@ pub async fn update(
         .filter(article::Column::DeletedAt.is_null())
         .exec(&txn)
         .await
-        .map_err(|e| write_error(e, "slug", FK_REFS))?;
+        .map_err(|e| write_error(e, "slug", FK_FEATURED))?;
     if written.rows_affected != 1 {
         txn.rollback().await?;
         return Err(stale(version));
@@ -385,6 +442,11 @@ pub async fn update(
     replace_byline_and_tags(&txn, id, author_ids, tag_ids)
         .await
         .map_err(|e| write_error(e, "author_ids", FK_REFS))?;
+    if body_changed {
+        replace_media(&txn, id, &in_body)
+            .await
+            .map_err(|e| write_error(e, "body_markdown", FK_MEDIA))?;
+    }
     let record = Record {
         author_ids: author_ids.map_or(old_authors, <[Uuid]>::to_vec),
         tag_ids: tag_ids.map_or(old_tags, <[Uuid]>::to_vec),
