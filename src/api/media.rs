@@ -298,6 +298,36 @@ impl ApiResponse for Uploaded {
     }
 }
 
+/// A read of one asset (with the fields chosen), its `ETag` starting with its
+/// `version`, so that it can go back as `If-Match`.
+pub struct MediaRead(Picked<MediaAsset>);
+
+impl IntoResponse for MediaRead {
+    fn into_response(self) -> Response {
+        let version = self.0.0.version;
+        let mut resp = self.0.into_response();
+        tag(&mut resp, version);
+        resp
+    }
+}
+
+impl ApiResponse for MediaRead {
+    fn meta() -> MetaResponses {
+        let mut meta = Picked::<MediaAsset>::meta();
+        for response in &mut meta.responses {
+            if response.status == Some(200) {
+                response.headers.retain(|h| h.name != "ETag");
+                response.headers.push(version_etag());
+            }
+        }
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        MediaAsset::register(registry);
+    }
+}
+
 /// A changed asset: 200 with its new `ETag`.
 pub struct MediaSaved(MediaAsset);
 
@@ -584,6 +614,13 @@ impl MediaApi {
     ) -> Result<Picked<MediaList>, MediaListError> {
         require(&auth.0, Action::UploadMedia)?;
         let fields = Selection::parse(fields.0.as_deref(), MediaAsset::FIELDS)?;
+        if q.0.as_deref().is_some_and(|q| {
+            crate::content::articles::search_terms(q).is_empty() && !q.trim().is_empty()
+        }) {
+            return Err(
+                ApiError::bad_request("q", "must contain at least one letter or digit").into(),
+            );
+        }
         let params = page_params(limit.0, cursor.0, count.0);
         let filter = MediaFilter {
             media_type: media_type.0.map(|t| t.mime().to_string()),
@@ -615,12 +652,12 @@ impl MediaApi {
         /// Only these fields, comma-separated (`id` always comes); absent, every field.
         #[oai(validator(max_length = 512))]
         fields: Query<Option<String>>,
-    ) -> Result<Picked<MediaAsset>, MediaReadError> {
+    ) -> Result<MediaRead, MediaReadError> {
         let fields = Selection::parse(fields.0.as_deref(), MediaAsset::FIELDS)?;
         let found = library::find(state.reader(), id.0)
             .await?
             .ok_or_else(not_found)?;
-        Ok(Picked(MediaAsset::from(&found), fields))
+        Ok(MediaRead(Picked(MediaAsset::from(&found), fields)))
     }
 
     /// Change an asset's metadata

@@ -272,7 +272,12 @@ pub async fn update(
     let id = current.id;
     let version = current.version;
     let mut model = current.into_active_model();
-    let text = |v: MaybeUndefined<Text>| v.take().map(|t| t.into_inner().trim().to_string());
+    // A blank value clears the field, as `null` does.
+    let text = |v: MaybeUndefined<Text>| {
+        v.take()
+            .map(|t| t.into_inner().trim().to_string())
+            .filter(|t| !t.is_empty())
+    };
     if !input.alt_text.is_undefined() {
         model.alt_text = Set(text(std::mem::take(&mut input.alt_text)));
     }

@@ -330,3 +330,28 @@ async fn metadata_is_edited_with_if_match_and_a_new_focal_point_moves_the_crops(
     stale.assert_problem(412);
     assert_eq!(app.get(&path).await.body["caption"], Value::Null);
 }
+
+#[tokio::test]
+async fn the_etag_of_a_read_goes_back_as_if_match() {
+    let app = spawn_app().await;
+    let asset = upload(&app, &app.admin, fixtures::sample_jpeg(640, 480)).await;
+    asset.assert_json(201);
+    let path = format!("/api/v1/media/{}", asset.id());
+    let read_tag = app.get(&path).await.header("etag").unwrap().to_string();
+    assert!(read_tag.starts_with("\"1-"), "{read_tag}");
+    let send = |tag: String| {
+        app.client
+            .patch(format!("{}{path}", app.base))
+            .bearer_auth(&app.admin)
+            .header("if-match", tag)
+            .json(&json!({"caption": "Harbour at dusk"}))
+            .send()
+    };
+    let saved = read(send(read_tag.clone()).await.unwrap()).await;
+    saved.assert_json(200);
+    assert_eq!(saved.body["version"], 2);
+    // The same tag again is stale now.
+    read(send(read_tag).await.unwrap())
+        .await
+        .assert_problem(412);
+}
