@@ -614,9 +614,10 @@ impl MediaApi {
     ) -> Result<Picked<MediaList>, MediaListError> {
         require(&auth.0, Action::UploadMedia)?;
         let fields = Selection::parse(fields.0.as_deref(), MediaAsset::FIELDS)?;
-        if q.0.as_deref().is_some_and(|q| {
-            crate::content::articles::search_terms(q).is_empty() && !q.trim().is_empty()
-        }) {
+        if q.0
+            .as_deref()
+            .is_some_and(|q| crate::content::search::terms(q).is_empty() && !q.trim().is_empty())
+        {
             return Err(
                 ApiError::bad_request("q", "must contain at least one letter or digit").into(),
             );

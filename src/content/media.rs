@@ -10,15 +10,14 @@ use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    SqlErr,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
-use super::articles::search_terms;
 use super::events::{self, By, EventType};
 use super::figures;
 use super::page::{Cursor, MAX_LIMIT};
+use super::search;
 use super::taxonomy::{Page, PageParams};
 use super::text::Text;
 use super::{begin_write, now};
@@ -527,34 +526,12 @@ fn unused_condition() -> Condition {
         .add(Expr::exists(publishers).not())
 }
 
-/// Every term must start a word of the caption, credit, alt text or source.
-fn search(backend: DbBackend, terms: &[String]) -> Condition {
-    let expr = match backend {
-        DbBackend::Postgres => {
-            let query = terms
-                .iter()
-                .map(|t| format!("{t}:*"))
-                .collect::<Vec<_>>()
-                .join(" & ");
-            Expr::cust_with_values(
-                "\"media\".\"search_vector\" @@ to_tsquery('simple', $1)",
-                [query],
-            )
-        }
-        _ => {
-            let query = terms
-                .iter()
-                .map(|t| format!("\"{t}\"*"))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            Expr::cust_with_values(
-                "\"media\".\"rowid\" IN (SELECT rowid FROM media_fts WHERE media_fts MATCH ?)",
-                [query],
-            )
-        }
-    };
-    Condition::all().add(expr)
-}
+/// Where assets' caption, credit, alt text and source are indexed (migration 10).
+const MEDIA_TEXT: search::Index = search::Index {
+    table: "media",
+    pg_column: "search_vector",
+    fts_table: "media_fts",
+};
 
 /// One page of the library, newest first.
 pub async fn list(
@@ -570,9 +547,13 @@ pub async fn list(
         query = query.filter(media::Column::UploadedBy.eq(user));
     }
     if let Some(q) = &filter.q {
-        let terms = search_terms(q);
+        let terms = search::terms(q);
         if !terms.is_empty() {
-            query = query.filter(search(db.get_database_backend(), &terms));
+            query = query.filter(search::matching(
+                db.get_database_backend(),
+                MEDIA_TEXT,
+                &terms,
+            ));
         }
     }
     match filter.unused {

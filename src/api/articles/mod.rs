@@ -34,10 +34,10 @@ use super::{
 };
 use crate::auth::Viewer;
 use crate::auth::policy::{self, Action, Scope, Target, scope};
-use crate::content::articles::search_terms;
 use crate::content::articles::{
     self, Actor, ArticleCreate, ArticleUpdate, Filter, Include, Lookup, Sort, Status,
 };
+use crate::content::search::terms as search_terms;
 use crate::content::slug::Made;
 use crate::content::workflow;
 use crate::error::ApiError;
