@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ::image::DynamicImage;
 use bytes::Bytes;
 use sha2::Digest;
 use tokio::sync::Semaphore;
@@ -24,6 +25,13 @@ use crate::error::{ApiError, FieldError};
 
 /// How long image work waits for a slot before the request is refused (503).
 pub const QUEUE_WAIT: Duration = Duration::from_secs(30);
+
+/// Memory for decoded originals kept between the renditions of one asset: the first
+/// request of a rendition decodes the original, and the others asked for soon after
+/// (a page's `srcset`, a CDN warming up) reuse its pixels instead of decoding it again.
+const DECODED_BYTES: u64 = 256 * 1024 * 1024;
+/// How long a decoded original is kept once nobody uses it.
+const DECODED_IDLE: Duration = Duration::from_secs(60);
 
 /// What an upload turned out to be.
 #[derive(Debug, Clone)]
@@ -47,6 +55,8 @@ pub struct Library {
     slots: Semaphore,
     /// The renditions being made now, by storage key: later askers wait for the first.
     making: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Decoded originals, by asset, bounded in bytes (see [`DECODED_BYTES`]).
+    decoded: moka::sync::Cache<Uuid, Arc<DynamicImage>>,
 }
 
 /// The 422 or 415 of a refused file.
@@ -82,6 +92,13 @@ impl Library {
             storage,
             config,
             making: Mutex::new(HashMap::new()),
+            decoded: moka::sync::Cache::builder()
+                .max_capacity(DECODED_BYTES)
+                .weigher(|_, image: &Arc<DynamicImage>| {
+                    u32::try_from(image.as_bytes().len()).unwrap_or(u32::MAX)
+                })
+                .time_to_idle(DECODED_IDLE)
+                .build(),
         }
     }
 
@@ -145,6 +162,7 @@ impl Library {
 
     /// Removes every file of an asset (its row is gone or never came).
     pub async fn remove(&self, id: Uuid) {
+        self.decoded.invalidate(&id);
         if let Err(err) = self.storage.delete_prefix(&id.to_string()).await {
             tracing::warn!(error = %err, asset = %id, "the files of a removed asset stay in storage");
         }
@@ -196,10 +214,17 @@ impl Library {
                 return Ok(Some(bytes));
             };
             let max_pixels = self.config.max_pixels;
+            let decoded = self.decoded.clone();
             let made = self
                 .in_slot(move || -> Result<Vec<u8>, Refusal> {
-                    let decoded = image::decode(&bytes, source.format, max_pixels)?;
-                    render::render(&decoded, shape, source.focal, rendition.format)
+                    // One decode for the renditions asked for at about the same time:
+                    // the others wait for it here (on the blocking pool) and share it.
+                    let pixels = decoded
+                        .try_get_with(id, || {
+                            image::decode(&bytes, source.format, max_pixels).map(Arc::new)
+                        })
+                        .map_err(|refusal| (*refusal).clone())?;
+                    render::render(&pixels, shape, source.focal, rendition.format)
                 })
                 .await?
                 .map_err(|r| {
