@@ -225,7 +225,7 @@ pub fn decide(
             )
         }
         Own if action == Action::EditMedia => {
-            format!("The role `{role_name}` may {what} only that they uploaded.")
+            format!("The role `{role_name}` may edit only the media they uploaded.")
         }
         _ if principal.author_id().is_none() => format!(
             "The role `{role_name}` may {what} only with their own author in the byline, and this \
