@@ -97,7 +97,24 @@ impl Payload for Form {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        <UploadForm as Payload>::schema_ref()
+        let mut schema = <UploadForm as Payload>::schema_ref();
+        // Swagger UI fills each text field of a form with its example, or with the
+        // word `string` where there is none, and sends it: `string` is no time for
+        // `taken_at` nor a point for `focal_point` (a 400), and would be the credit
+        // and caption of whatever was uploaded. An empty example leaves the fields
+        // empty, so that only what the person types is sent; the rest comes from the
+        // file, as an empty field does.
+        if let MetaSchemaRef::Inline(form) = &mut schema {
+            for (_, property) in &mut form.properties {
+                if let MetaSchemaRef::Inline(field) = property
+                    && field.ty == "string"
+                    && field.format.is_none()
+                {
+                    field.example = Some(serde_json::Value::String(String::new()));
+                }
+            }
+        }
+        schema
     }
 
     fn register(registry: &mut Registry) {
@@ -243,5 +260,46 @@ impl ParsePayload for Raw {
             return Err(too_large(limit));
         }
         Ok(Self(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented form: `file` a required binary, and every metadata field a text
+    /// whose example is empty (what Swagger UI puts in the field).
+    #[test]
+    fn the_form_documents_a_file_and_empty_text_fields() {
+        let MetaSchemaRef::Inline(form) = <Form as Payload>::schema_ref() else {
+            panic!("the form's schema is inline");
+        };
+        assert_eq!(form.required, vec!["file"]);
+        let mut texts = Vec::new();
+        for (name, property) in &form.properties {
+            let MetaSchemaRef::Inline(field) = property else {
+                panic!("{name} is inline");
+            };
+            if *name == "file" {
+                assert_eq!((field.ty, field.format), ("string", Some("binary")));
+                assert_eq!(field.example, None);
+            } else {
+                assert_eq!(field.ty, "string", "{name}");
+                assert_eq!(field.example, Some(serde_json::json!("")), "{name}");
+                texts.push(*name);
+            }
+        }
+        assert_eq!(
+            texts,
+            [
+                "alt_text",
+                "caption",
+                "credit",
+                "source",
+                "copyright",
+                "taken_at",
+                "focal_point"
+            ]
+        );
     }
 }
