@@ -79,6 +79,16 @@ fn storage_failed(err: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// Runs `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|err| {
+        tracing::error!(error = %err, "image work panicked or was cancelled");
+        ApiError::Internal
+    })
+}
+
 /// The hex SHA-256 of `bytes`.
 pub fn content_hash(bytes: &[u8]) -> String {
     let digest = sha2::Sha256::digest(bytes);
@@ -107,16 +117,19 @@ impl Library {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let Ok(Ok(_permit)) = tokio::time::timeout(QUEUE_WAIT, self.slots.acquire()).await else {
-            return Err(ApiError::ServiceUnavailable(
+        let _slot = self.slot().await?;
+        blocking(work).await
+    }
+
+    /// One of the slots, waited for up to [`QUEUE_WAIT`] (then a 503).
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        match tokio::time::timeout(QUEUE_WAIT, self.slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::ServiceUnavailable(
                 "Too many images are being processed; try again shortly.".into(),
                 5,
-            ));
-        };
-        tokio::task::spawn_blocking(work).await.map_err(|err| {
-            tracing::error!(error = %err, "image work panicked or was cancelled");
-            ApiError::Internal
-        })
+            )),
+        }
     }
 
     /// Checks an upload and reads it: its type by its bytes (415 unless JPEG, PNG,
@@ -198,36 +211,48 @@ impl Library {
             if let Some(done) = self.storage.get(&key).await.map_err(storage_failed)? {
                 return Ok(Some(done));
             }
-            let original = Rendition {
-                preset: Preset::Original,
-                format: source.format,
-            };
-            let Some(bytes) = self
-                .storage
-                .get(&renditions::key(id, &source.file_name(original)))
-                .await
-                .map_err(storage_failed)?
-            else {
+            // The original itself is served from storage or not at all.
+            let Some(shape) = rendition.preset.shape() else {
                 return Ok(None);
             };
-            let Some(shape) = rendition.preset.shape() else {
-                return Ok(Some(bytes));
+            // A slot first, then the original: requests waiting their turn hold no
+            // copy of it (a 12-megapixel JPEG is some 5 MB).
+            let _slot = self.slot().await?;
+            let pixels = match self.decoded.get(&id) {
+                Some(pixels) => Ok(pixels),
+                None => {
+                    let original = Rendition {
+                        preset: Preset::Original,
+                        format: source.format,
+                    };
+                    let Some(bytes) = self
+                        .storage
+                        .get(&renditions::key(id, &source.file_name(original)))
+                        .await
+                        .map_err(storage_failed)?
+                    else {
+                        return Ok(None);
+                    };
+                    Err(bytes)
+                }
             };
             let max_pixels = self.config.max_pixels;
             let decoded = self.decoded.clone();
-            let made = self
-                .in_slot(move || -> Result<Vec<u8>, Refusal> {
+            let made = blocking(move || -> Result<Vec<u8>, Refusal> {
+                let pixels = match pixels {
+                    Ok(pixels) => pixels,
                     // One decode for the renditions asked for at about the same time:
                     // the others wait for it here (on the blocking pool) and share it.
-                    let pixels = decoded
+                    Err(bytes) => decoded
                         .try_get_with(id, || {
                             image::decode(&bytes, source.format, max_pixels).map(Arc::new)
                         })
-                        .map_err(|refusal| (*refusal).clone())?;
-                    render::render(&pixels, shape, source.focal, rendition.format)
-                })
-                .await?
-                .map_err(|r| {
+                        .map_err(|refusal| (*refusal).clone())?,
+                };
+                render::render(&pixels, shape, source.focal, rendition.format)
+            })
+            .await?
+            .map_err(|r| {
                     tracing::error!(asset = %id, problem = %r.message(), "a stored original did not render");
                     ApiError::Internal
                 })?;
