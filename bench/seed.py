@@ -230,7 +230,7 @@ CREATE FUNCTION pg_temp.stamp(ts timestamptz) RETURNS text LANGUAGE sql IMMUTABL
   SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"') $$;
 """)
     for p in publishers:
-        w("INSERT INTO publishers VALUES (" + ", ".join(sql_lit(x) for x in (
+        w("INSERT INTO publishers (id, slug, name, name_key, description, website_url, created_at, updated_at) VALUES (" + ", ".join(sql_lit(x) for x in (
             p["id"], p["slug"], p["name"], p["name_key"], p["description"], p["website_url"], p["at"], p["at"])) + ");\n")
     for a in authors:
         w("INSERT INTO authors (id, slug, name, name_key, bio, avatar_url, publisher_id, created_at, updated_at) VALUES ("
@@ -448,7 +448,7 @@ def sqlite(path, n_articles):
     user = db.execute("SELECT id FROM users ORDER BY created_at LIMIT 1").fetchone()
     user_id = user[0] if user else None
     with db:
-        db.executemany("INSERT INTO publishers VALUES (?,?,?,?,?,?,?,?)", [
+        db.executemany("INSERT INTO publishers (id, slug, name, name_key, description, website_url, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)", [
             (b(p["id"]), p["slug"], p["name"], p["name_key"], p["description"], p["website_url"], ts(p["at"]), ts(p["at"]))
             for p in publishers])
         db.executemany("INSERT INTO authors (id, slug, name, name_key, bio, avatar_url, publisher_id, created_at, updated_at) "
