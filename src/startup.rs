@@ -319,6 +319,7 @@ pub fn app(
     });
     let limit = config.body_limit;
     let upload_limit = config.media.max_bytes + api::upload::FORM_OVERHEAD;
+    let (keys, clock) = (state.keys.clone(), state.clock.clone());
     let body_timeout = config.server.body_timeout;
     let public: Arc<str> = config.cache.public(config.workflow.cache_max_age).into();
     let cors = Arc::new(CorsPolicy {
@@ -346,13 +347,17 @@ pub fn app(
         .around(root_to_docs)
         .around(api::params::refuse_nul)
         .around(move |ep, req| {
-            // Uploads get the media limit; every other body the general one.
-            let limit =
-                if req.method() == Method::POST && req.uri().path() == api::upload::UPLOAD_PATH {
-                    upload_limit.max(limit)
-                } else {
-                    limit
-                };
+            // Uploads get the media limit, from a signed-in user only (an anonymous
+            // client never makes the server hold more than the general limit); every
+            // other body the general one.
+            let upload = req.method() == Method::POST
+                && req.uri().path() == api::upload::UPLOAD_PATH
+                && bearer(&req).is_some_and(|token| keys.verify(token, clock.now()).is_ok());
+            let limit = if upload {
+                upload_limit.max(limit)
+            } else {
+                limit
+            };
             limit_body(ep, req, limit, body_timeout)
         })
         .around(problem_middleware)
@@ -370,6 +375,15 @@ pub fn app(
         .around(move |ep, req| edge::edge(ep, req, edge.clone()))
         // Around everything: every request counted and timed, whoever answers it.
         .around(move |ep, req| metrics::track(ep, req, requests.clone()))
+}
+
+/// The bearer token a request carries, if any.
+fn bearer(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
 }
 
 /// A bound, ready-to-run server; tests build it on port 0 and read back the port.

@@ -60,8 +60,6 @@ pub struct MediaAsset {
     pub height: u32,
     /// The size of the upload in bytes.
     pub byte_size: u64,
-    /// SHA-256 of the uploaded bytes (hex): the same file is stored once.
-    pub content_hash: String,
     /// Text for readers who cannot see the image.
     pub alt_text: Nullable<String>,
     /// What the photo shows.
@@ -105,7 +103,6 @@ impl MediaAsset {
         "width",
         "height",
         "byte_size",
-        "content_hash",
         "alt_text",
         "caption",
         "credit",
@@ -153,7 +150,6 @@ impl From<&media::Model> for MediaAsset {
             width: s.width,
             height: s.height,
             byte_size: u64::try_from(m.byte_size).unwrap_or(0),
-            content_hash: m.content_hash.clone(),
             alt_text: m.alt_text.clone().into(),
             caption: m.caption.clone().into(),
             credit: m.credit.clone().into(),
@@ -390,7 +386,7 @@ crate::problem_responses!(
     MediaUpdateError {
         400 BadRequest "The body is not valid JSON or breaks the schema (wrong type, too long, a focal point outside 0..1).",
         401 Unauthorized "No token, or a token that is not valid.",
-        403 Forbidden "The role may not edit this asset (authors and contributors edit only what they uploaded).",
+        403 Forbidden "The role may not edit this asset (authors and contributors edit only what they uploaded, and only while no published story, author or publisher shows it).",
         404 NotFound "No asset has this id.",
         412 PreconditionFailed "`If-Match` names a version the asset has moved on from.",
         413 PayloadTooLarge "The body is larger than the configured limit.",
@@ -663,7 +659,8 @@ impl MediaApi {
 
     /// Change an asset's metadata
     ///
-    /// Contributors and authors change what they uploaded, editors and admins any.
+    /// Contributors and authors change what they uploaded while readers see it
+    /// nowhere (no published story shows it), editors and admins any.
     /// Only the fields sent change. Send `If-Match` with the `ETag` (or `version`) to
     /// refuse the change (412) if someone else changed it first.
     #[oai(
@@ -688,10 +685,13 @@ impl MediaApi {
         let current = library::find(&state.db, id.0)
             .await?
             .ok_or_else(not_found)?;
+        // Only roles limited to their own uploads need to know where it is shown.
+        let shown = policy::scope(auth.0.role, Action::EditMedia) != policy::Scope::All
+            && library::shown(&state.db, current.id).await?;
         policy::decide(
             &auth.0,
             Action::EditMedia,
-            Some(Target::media(&auth.0, current.uploaded_by)),
+            Some(Target::media(&auth.0, current.uploaded_by, shown)),
         )?;
         let expected = match expected {
             None | Some(IfMatch::Any) => None,
@@ -768,6 +768,11 @@ impl MediaApi {
         else {
             return Err(no_rendition().into());
         };
+        // Only while the asset exists: files a delete could not remove, or a
+        // rendition finished just after it, are never served.
+        let asset = library::find(&state.db, id)
+            .await?
+            .ok_or_else(no_rendition)?;
         // The bytes behind a name never change, so its name is its tag.
         let etag = format!("\"{id}/{name}\"");
         if if_none_match
@@ -787,9 +792,6 @@ impl MediaApi {
                 etag,
             });
         }
-        let asset = library::find(state.reader(), id)
-            .await?
-            .ok_or_else(no_rendition)?;
         let s = source(&asset);
         let rendition = s.parse(&name).ok_or_else(no_rendition)?;
         let bytes = state
@@ -797,6 +799,11 @@ impl MediaApi {
             .rendition(id, s, rendition)
             .await?
             .ok_or_else(no_rendition)?;
+        // Deleted while it was being made: its files go after it.
+        if library::find(&state.db, id).await?.is_none() {
+            state.media.remove(id).await;
+            return Err(no_rendition().into());
+        }
         Ok(FileResponse::Image {
             bytes,
             media_type: format.mime(),

@@ -97,7 +97,8 @@ pub enum Action {
     /// Upload images to the media library and browse it.
     UploadMedia,
     /// Change an asset's metadata (credit, caption, alt text, focal point…); "own"
-    /// means the user uploaded it.
+    /// means the user uploaded it, and "draft" that nothing readers see shows it (a
+    /// published story's figure or featured photo, an author's portrait, a logo).
     EditMedia,
     /// Delete an asset (refused while anything uses it).
     DeleteMedia,
@@ -132,7 +133,7 @@ const MATRIX: &[(Action, [Scope; 4])] = &[
     (Action::ReadEvents, [All, All, No, No]),
     (Action::ManageWebhooks, [All, No, No, No]),
     (Action::UploadMedia, [All, All, All, All]),
-    (Action::EditMedia, [All, All, Own, Own]),
+    (Action::EditMedia, [All, All, OwnDrafts, OwnDrafts]),
     (Action::DeleteMedia, [All, All, No, No]),
 ];
 
@@ -154,11 +155,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// The target for `principal` acting on a media asset uploaded by `uploader`.
-    pub fn media(principal: &Principal, uploader: Option<Uuid>) -> Self {
+    /// The target for `principal` acting on a media asset uploaded by `uploader`,
+    /// which readers see somewhere (`shown`) or not yet.
+    pub fn media(principal: &Principal, uploader: Option<Uuid>, shown: bool) -> Self {
         Self {
             own: uploader == Some(principal.id()),
-            draft: false,
+            draft: !shown,
         }
     }
 
@@ -224,9 +226,14 @@ pub fn decide(
                 who.join(", ")
             )
         }
-        Own if action == Action::EditMedia => {
+        _ if action == Action::EditMedia && !target.own => {
             format!("The role `{role_name}` may edit only the media they uploaded.")
         }
+        _ if action == Action::EditMedia => format!(
+            "The role `{role_name}` may edit the media they uploaded only while readers see it \
+             nowhere; it is in a published story (or an author's or publisher's picture), so \
+             an editor may change it."
+        ),
         _ if principal.author_id().is_none() => format!(
             "The role `{role_name}` may {what} only with their own author in the byline, and this \
              account is not linked to an author; an admin can link it (`author_id`)."

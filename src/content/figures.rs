@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use entity::media;
-use pulldown_cmark::{Event, Options, Parser, Tag};
+use pulldown_cmark::{Event, Parser, Tag};
 use uuid::Uuid;
 
 use crate::media::image::Format;
@@ -46,7 +46,9 @@ pub fn reference(dest: &str) -> Option<Option<Uuid>> {
 pub fn references(markdown: &str) -> (Vec<Uuid>, Vec<String>) {
     let mut ids = Vec::new();
     let mut malformed = Vec::new();
-    for event in Parser::new_ext(markdown, Options::empty()) {
+    // The options the body is rendered with: a `media:` image in a footnote or a
+    // table is found as it will be shown.
+    for event in Parser::new_ext(markdown, super::markdown::options()) {
         if let Event::Start(Tag::Image { dest_url, .. }) = event {
             match reference(&dest_url) {
                 Some(Some(id)) if !ids.contains(&id) => ids.push(id),
@@ -79,7 +81,11 @@ pub fn of(m: &media::Model) -> Figure {
             },
             |preset| Rendition {
                 preset,
-                format: Format::Webp,
+                format: if source.formats(preset).contains(&Format::Webp) {
+                    Format::Webp
+                } else {
+                    source.format.still()
+                },
             },
         );
     let credit = match (m.credit.as_deref(), m.source.as_deref()) {

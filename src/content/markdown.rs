@@ -44,7 +44,7 @@ const EXCERPT_CHARS: usize = 240;
 /// What a footnote's id starts with (its number follows).
 const FOOTNOTE_ID: &str = "fn-";
 
-fn options() -> Options {
+pub fn options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_FOOTNOTES

@@ -201,12 +201,19 @@ pub async fn upload_with_id(
     match saved {
         Ok(saved) => Ok((saved, true)),
         Err(err) => {
-            library.remove(id).await;
             // The same bytes, uploaded at the same moment by another request: theirs.
-            if let Some(existing) = by_hash(db, &hash).await? {
-                return Ok((existing, false));
+            // (Found under this id, the commit went through after all: keep the files.)
+            let existing = by_hash(db, &hash).await?;
+            if existing.as_ref().is_none_or(|m| m.id != id) {
+                library.remove(id).await;
             }
-            Err(err)
+            match existing {
+                Some(existing) => {
+                    let mine = existing.id == id;
+                    Ok((existing, mine))
+                }
+                None => Err(err),
+            }
         }
     }
 }
@@ -336,8 +343,9 @@ fn shown_differently(before: &figures::Figure, after: &figures::Figure) -> bool 
 }
 
 /// Renders again the bodies of the articles that show asset `id`, so that their
-/// figures carry its new alt text, caption and credit: three statements, then one
-/// update per article (an asset is in few bodies).
+/// figures carry its new alt text, caption and credit: a few statements per
+/// [`REFRESH_BATCH`] articles, then one update per article. A body that no longer
+/// renders within the limits keeps its HTML (logged): the asset's change stands.
 async fn refresh_bodies(txn: &impl ConnectionTrait, id: Uuid) -> Result<(), ApiError> {
     let showing: Vec<Uuid> = article_media::Entity::find()
         .select_only()
@@ -346,35 +354,44 @@ async fn refresh_bodies(txn: &impl ConnectionTrait, id: Uuid) -> Result<(), ApiE
         .into_tuple()
         .all(txn)
         .await?;
-    if showing.is_empty() {
-        return Ok(());
-    }
-    let bodies: Vec<(Uuid, String)> = article::Entity::find()
-        .select_only()
-        .columns([article::Column::Id, article::Column::BodyMarkdown])
-        .filter(article::Column::Id.is_in(showing.clone()))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let shown: Vec<Uuid> = article_media::Entity::find()
-        .select_only()
-        .column(article_media::Column::MediaId)
-        .filter(article_media::Column::ArticleId.is_in(showing))
-        .distinct()
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let all = figures::all(&many(txn, &shown).await?);
-    for (article_id, markdown) in bodies {
-        let html = super::markdown::render_checked(&markdown, all.clone()).await?;
-        article::Entity::update_many()
-            .col_expr(article::Column::BodyHtml, Expr::value(html))
-            .filter(article::Column::Id.eq(article_id))
-            .exec(txn)
+    for batch in showing.chunks(REFRESH_BATCH) {
+        let bodies: Vec<(Uuid, String)> = article::Entity::find()
+            .select_only()
+            .columns([article::Column::Id, article::Column::BodyMarkdown])
+            .filter(article::Column::Id.is_in(batch.iter().copied()))
+            .into_tuple()
+            .all(txn)
             .await?;
+        let shown: Vec<Uuid> = article_media::Entity::find()
+            .select_only()
+            .column(article_media::Column::MediaId)
+            .filter(article_media::Column::ArticleId.is_in(batch.iter().copied()))
+            .distinct()
+            .into_tuple()
+            .all(txn)
+            .await?;
+        let all = figures::all(&many(txn, &shown).await?);
+        for (article_id, markdown) in bodies {
+            let html = match super::markdown::render_checked(&markdown, all.clone()).await {
+                Ok(html) => html,
+                Err(err) => {
+                    tracing::warn!(article = %article_id, asset = %id, problem = %err, "a body showing a changed photo keeps its old figure");
+                    continue;
+                }
+            };
+            article::Entity::update_many()
+                .col_expr(article::Column::BodyHtml, Expr::value(html))
+                .filter(article::Column::Id.eq(article_id))
+                .exec(txn)
+                .await?;
+        }
     }
     Ok(())
 }
+
+/// How many articles' bodies are refreshed per round of statements (well inside
+/// both databases' limits on bound parameters).
+const REFRESH_BATCH: usize = 500;
 
 fn stale(version: i32) -> ApiError {
     ApiError::PreconditionFailed(format!(
@@ -435,6 +452,42 @@ pub async fn users_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Vec<String>
         .collect();
     users.truncate(20);
     Ok(users)
+}
+
+/// Whether readers see asset `id` somewhere: in a story that is not a draft (its
+/// featured photo or a figure of its body, trash aside), or as an author's portrait
+/// or a publisher's logo (three statements at most).
+pub async fn shown(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, ApiError> {
+    let in_body = Query::select()
+        .column(article_media::Column::ArticleId)
+        .from(article_media::Entity)
+        .and_where(article_media::Column::MediaId.eq(id))
+        .to_owned();
+    let stories = article::Entity::find()
+        .filter(article::Column::Status.ne("draft"))
+        .filter(article::Column::DeletedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(article::Column::FeaturedMediaId.eq(id))
+                .add(article::Column::Id.in_subquery(in_body)),
+        )
+        .count(db)
+        .await?;
+    if stories > 0 {
+        return Ok(true);
+    }
+    let authors = author::Entity::find()
+        .filter(author::Column::ImageMediaId.eq(id))
+        .count(db)
+        .await?;
+    if authors > 0 {
+        return Ok(true);
+    }
+    let publishers = publisher::Entity::find()
+        .filter(publisher::Column::ImageMediaId.eq(id))
+        .count(db)
+        .await?;
+    Ok(publishers > 0)
 }
 
 fn in_use(users: &[String]) -> ApiError {

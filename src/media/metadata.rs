@@ -454,6 +454,10 @@ impl Values {
 /// Reads the properties we use from an XMP packet; a malformed packet gives what was
 /// read before the error.
 fn xmp_fields(packet: &[u8]) -> Xmp {
+    // Real packets are a few KiB (a JPEG's at most 64 KiB); a larger one is not read.
+    if packet.len() > MAX_XMP {
+        return Xmp::default();
+    }
     let xml = String::from_utf8_lossy(packet);
     let values = xmp_values(&xml);
     Xmp {
@@ -472,6 +476,12 @@ fn xmp_fields(packet: &[u8]) -> Xmp {
             }),
     }
 }
+
+/// The largest XMP packet read.
+const MAX_XMP: usize = 1024 * 1024;
+/// The most attributes of one element read (quick-xml's duplicate check, which
+/// compares each with all before it, is off: n attributes would cost n² / 2).
+const MAX_ATTRIBUTES: usize = 256;
 
 fn xmp_values(xml: &str) -> Values {
     let mut values = Values::default();
@@ -497,7 +507,12 @@ fn xmp_values(xml: &str) -> Values {
                 let local = start.local_name().as_ref().to_vec();
                 let ns = namespace.as_deref().unwrap_or_default();
                 if ns == NS_RDF && local == b"Description" {
-                    for attribute in start.attributes().flatten() {
+                    for attribute in start
+                        .attributes()
+                        .with_checks(false)
+                        .take(MAX_ATTRIBUTES)
+                        .flatten()
+                    {
                         let (attribute_ns, attribute_local) =
                             reader.resolve_attribute(attribute.key);
                         let ResolveResult::Bound(attribute_ns) = attribute_ns else {
@@ -518,6 +533,8 @@ fn xmp_values(xml: &str) -> Values {
                 } else if ns == NS_RDF && local == b"li" {
                     let lang = start
                         .attributes()
+                        .with_checks(false)
+                        .take(MAX_ATTRIBUTES)
                         .flatten()
                         .find(|a| a.key.as_ref() == b"xml:lang")
                         .and_then(|a| a.unescape_value().ok())
@@ -999,6 +1016,23 @@ mod tests {
         let embedded = extract(&webp, Format::Webp);
         assert_eq!(embedded.credit.as_deref(), Some("Exif Artist"));
         assert_eq!(embedded.taken_at, utc("2025-11-02T12:15:16Z"));
+    }
+
+    #[test]
+    fn an_element_with_many_attributes_is_read_in_linear_time() {
+        // 60,000 attributes took minutes with quick-xml's duplicate check on.
+        let attributes: String = (0..60_000).map(|i| format!(" a{i:07}=\"\"")).collect();
+        let packet = format!(
+            "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"{}\">\
+             <rdf:Description{attributes}/></rdf:RDF></x:xmpmeta>",
+            String::from_utf8_lossy(NS_RDF)
+        );
+        let started = std::time::Instant::now();
+        let xmp = xmp_fields(packet.as_bytes());
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(xmp.creator.is_none());
+        let too_large = vec![b' '; MAX_XMP + 1];
+        assert!(xmp_fields(&too_large).creator.is_none());
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub const SQUARE_MAX: u32 = 1200;
 /// The wide crop: 16:9, at most this wide.
 pub const WIDE_MAX: u32 = 1600;
 
+/// The longest side a WebP can have.
+pub const WEBP_MAX_SIDE: u32 = 16_383;
+
 /// One preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
@@ -95,16 +98,20 @@ impl Source {
     }
 
     /// The formats a preset comes in: the original in its own; the others in WebP
-    /// and in the original's still format (a GIF's renditions are PNGs of its first frame).
+    /// and in the original's still format (a GIF's renditions are PNGs of its first
+    /// frame), but not WebP where a side would be longer than WebP allows (a tall
+    /// infographic's narrow widths).
     pub fn formats(&self, preset: Preset) -> Vec<Format> {
         if preset == Preset::Original {
             return vec![self.format];
         }
         let still = self.format.still();
-        if still == Format::Webp {
-            vec![Format::Webp]
-        } else {
-            vec![Format::Webp, still]
+        let (w, h) = self.size(preset);
+        let webp = w <= WEBP_MAX_SIDE && h <= WEBP_MAX_SIDE;
+        match (still == Format::Webp, webp) {
+            (true, _) => vec![Format::Webp],
+            (false, true) => vec![Format::Webp, still],
+            (false, false) => vec![still],
         }
     }
 
@@ -162,6 +169,12 @@ impl Source {
             .filter(|p| matches!(p, Preset::Width(_)))
             .map(|p| {
                 let (w, _) = self.size(p);
+                // In `format` where the preset comes in it, else in the still format.
+                let format = if self.formats(p).contains(&format) {
+                    format
+                } else {
+                    self.format.still()
+                };
                 format!(
                     "{} {w}w",
                     url(&self.file_name(Rendition { preset: p, format }))
@@ -272,6 +285,26 @@ mod tests {
             big.srcset(Format::Webp, |n| n.to_string()),
             "w320.webp 320w, w640.webp 640w, w1024.webp 1024w, w1600.webp 1600w, w2400.webp 2400w"
         );
+    }
+
+    #[test]
+    fn a_tall_image_has_no_webp_longer_than_webp_allows() {
+        let tall = Source {
+            format: Format::Png,
+            width: 1000,
+            height: 40_000,
+            focal: (0.5, 0.5),
+        };
+        assert_eq!(
+            tall.formats(Preset::Width(320)),
+            vec![Format::Webp, Format::Png]
+        );
+        assert_eq!(tall.formats(Preset::Width(640)), vec![Format::Png]);
+        assert_eq!(
+            tall.srcset(Format::Webp, |n| n.to_string()),
+            "w320.webp 320w, w640.png 640w"
+        );
+        assert_eq!(tall.parse("w640.webp"), None);
     }
 
     #[test]
