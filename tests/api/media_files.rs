@@ -80,9 +80,11 @@ async fn a_webp_has_only_webp_renditions() {
     let app = spawn_app().await;
     let asset = upload(&app, &app.admin, fixtures::sample_webp(800, 600)).await;
     asset.assert_json(201);
-    let all = renditions(&asset);
-    assert!(all.len() > 3, "{all:?}");
-    assert!(all.iter().all(|(_, t)| t == "image/webp"), "{all:?}");
+    let webp = |n: &str| (n.to_string(), "image/webp".to_string());
+    assert_eq!(
+        renditions(&asset),
+        ["original", "w320", "w640", "square", "wide"].map(webp)
+    );
     let id = asset.id();
     assert_eq!(
         decoded(&app, &format!("/media/{id}/w640.webp"), "image/webp").await,
@@ -202,22 +204,33 @@ async fn reads_stay_fast_while_four_big_uploads_are_processed() {
     let photos: Vec<Vec<u8>> = (0..4)
         .map(|n| fixtures::scene_jpeg(2000, 1500, n))
         .collect();
-    let uploads = join_all(photos.into_iter().map(|p| upload(&app, &app.admin, p)));
-    let reads = async {
-        // Let the uploads reach their image work first.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        join_all((0..20).map(|_| async {
-            let started = Instant::now();
-            let resp = app.get(&format!("/api/v1/media/{id}")).await;
-            resp.assert_json(200);
-            started.elapsed()
-        }))
-        .await
+    let started = Instant::now();
+    let uploads = async {
+        let done = join_all(photos.into_iter().map(|p| upload(&app, &app.admin, p))).await;
+        (done, started.elapsed())
     };
-    let (uploaded, times) = futures_util::join!(uploads, reads);
+    // 20 reads spread over the uploads, one every 50 ms, each timed from when it
+    // was due: the test shares the server's runtime, so image work blocking an
+    // async thread would delay the reads' start as well as their answer.
+    let reads = async {
+        let mut times = Vec::new();
+        for n in 1..=20 {
+            let due = started + Duration::from_millis(50 * n);
+            tokio::time::sleep_until(due.into()).await;
+            app.get(&format!("/api/v1/media/{id}"))
+                .await
+                .assert_json(200);
+            times.push(due.elapsed());
+        }
+        times
+    };
+    let ((uploaded, took), times) = futures_util::join!(uploads, reads);
     for resp in &uploaded {
         resp.assert_json(201);
     }
     let slowest = times.iter().max().unwrap();
-    assert!(*slowest < Duration::from_millis(500), "{times:?}");
+    assert!(
+        *slowest < Duration::from_millis(300),
+        "uploads took {took:?}; reads: {times:?}"
+    );
 }
