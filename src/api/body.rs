@@ -148,25 +148,52 @@ pub fn schema_errors<T: Type>(value: &Value) -> Vec<FieldError> {
         return vec![FieldError::new("body", "must be a JSON object")];
     };
     let mut errors = Vec::new();
+    object_errors(&registry, schema, object, "", &mut errors);
+    errors
+}
+
+/// What is wrong with `object` as an object of `schema`; fields are named after
+/// `prefix` (`focal_point.x`), so that a nested object's fault names its path and
+/// not just its last segment (poem-openapi's own message drops the parent).
+fn object_errors(
+    registry: &Registry,
+    schema: &MetaSchema,
+    object: &serde_json::Map<String, Value>,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) {
     for name in &schema.required {
         if object.get(*name).is_none_or(Value::is_null) {
-            errors.push(FieldError::new(*name, "is required"));
+            errors.push(FieldError::new(format!("{prefix}{name}"), "is required"));
         }
     }
     // By name, whatever order the body (or serde_json's map) keeps.
     let mut fields: Vec<(&String, &Value)> = object.iter().collect();
     fields.sort_by_key(|(name, _)| *name);
     for (name, value) in fields {
+        let path = format!("{prefix}{name}");
         match schema.properties.iter().find(|(prop, _)| prop == name) {
-            None => errors.push(FieldError::new(
-                name.as_str(),
-                "is not a field of this object",
-            )),
-            Some((_, prop)) if !value.is_null() => check(&registry, name, prop, value, &mut errors),
+            None => errors.push(FieldError::new(path, "is not a field of this object")),
+            Some((_, prop)) if !value.is_null() => check(registry, &path, prop, value, errors),
             Some(_) => {}
         }
     }
-    errors
+}
+
+/// A number outside its schema's `minimum` or `maximum`.
+fn out_of_bounds(schema: &MetaSchema, value: &Value) -> Option<String> {
+    let n = value.as_f64()?;
+    if let Some(max) = schema.maximum
+        && n > max
+    {
+        return Some(format!("must be at most {max}"));
+    }
+    if let Some(min) = schema.minimum
+        && n < min
+    {
+        return Some(format!("must be at least {min}"));
+    }
+    None
 }
 
 /// The schema `schema` stands for, following references and the `allOf` that
@@ -222,7 +249,19 @@ fn check(
             },
         },
         "integer" => (!value.is_i64() && !value.is_u64()).then(|| "must be an integer".to_string()),
-        "number" => (!value.is_number()).then(|| "must be a number".to_string()),
+        "number" if !value.is_number() => Some("must be a number".to_string()),
+        "number" => out_of_bounds(schema, value),
+        // A nested object of named fields (not a map of any keys): checked field by
+        // field, each named by its path.
+        "object" if !schema.properties.is_empty() && schema.additional_properties.is_none() => {
+            match value.as_object() {
+                None => Some("must be an object".to_string()),
+                Some(object) => {
+                    object_errors(registry, schema, object, &format!("{field}."), errors);
+                    None
+                }
+            }
+        }
         "boolean" => (!value.is_boolean()).then(|| "must be true or false".to_string()),
         "array" => match value.as_array() {
             None => Some("must be a list".to_string()),
@@ -296,6 +335,40 @@ mod tests {
         assert_eq!(
             fields(json!([])),
             vec![("body".into(), "must be a JSON object".into())]
+        );
+    }
+
+    #[test]
+    fn a_nested_objects_faults_are_named_by_their_path() {
+        use crate::content::media::MediaUpdate;
+        let fields = |value: Value| -> Vec<(String, String)> {
+            schema_errors::<MediaUpdate>(&value)
+                .into_iter()
+                .map(|e| (e.field, e.message))
+                .collect()
+        };
+        assert_eq!(fields(json!({"focal_point": {"x": 0, "y": 1}})), vec![]);
+        assert_eq!(
+            fields(json!({"focal_point": {"x": 1.5, "z": 1}})),
+            vec![
+                ("focal_point.y".into(), "is required".into()),
+                ("focal_point.x".into(), "must be at most 1".into()),
+                (
+                    "focal_point.z".into(),
+                    "is not a field of this object".into()
+                ),
+            ]
+        );
+        assert_eq!(
+            fields(json!({"focal_point": {"x": -0.1, "y": "top"}})),
+            vec![
+                ("focal_point.x".into(), "must be at least 0".into()),
+                ("focal_point.y".into(), "must be a number".into()),
+            ]
+        );
+        assert_eq!(
+            fields(json!({"focal_point": [0.5, 0.5]})),
+            vec![("focal_point".into(), "must be an object".into())]
         );
     }
 }

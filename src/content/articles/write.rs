@@ -96,7 +96,8 @@ const FK_MEDIA: Option<(u16, &str, &str)> = Some((
     "a media asset the body or the featured photo names was deleted meanwhile",
 ));
 
-/// An update's row names a publisher or a featured asset deleted meanwhile.
+/// The article's row (created or updated) names a publisher or a featured asset
+/// deleted meanwhile: the row itself holds no byline, so `author_ids` is not at fault.
 const FK_FEATURED: Option<(u16, &str, &str)> = Some((
     422,
     "featured_media_id",
@@ -219,7 +220,7 @@ pub async fn create_with_id(
                 let model = row
                     .insert(&txn)
                     .await
-                    .map_err(|e| insert_error(e, FK_REFS))?;
+                    .map_err(|e| insert_error(e, FK_FEATURED))?;
                 claim_slug(&txn, &model.slug).await?;
                 replace_byline_and_tags(&txn, id, Some(author_ids), Some(tag_ids))
                     .await
