@@ -122,13 +122,19 @@ async fn limit_body<E: Endpoint>(
     limit: usize,
     timeout: Duration,
 ) -> poem::Result<Response> {
+    // The rest of the body is never read: the connection closes after the answer.
     let too_large = || {
-        problem_response(
+        let mut resp = problem_response(
             &ApiError::PayloadTooLarge(format!(
                 "The request body is larger than the limit of {limit} bytes."
             ))
             .problem(),
-        )
+        );
+        resp.headers_mut().insert(
+            poem::http::header::CONNECTION,
+            poem::http::HeaderValue::from_static("close"),
+        );
+        resp
     };
     let announced = req
         .headers()

@@ -355,3 +355,111 @@ async fn the_etag_of_a_read_goes_back_as_if_match() {
         .await
         .assert_problem(412);
 }
+
+#[tokio::test]
+async fn a_deleted_assets_renditions_are_gone_even_where_a_file_was_left() {
+    let app = spawn_app().await;
+    let asset = upload(&app, &app.admin, fixtures::sample_jpeg(800, 600)).await;
+    asset.assert_json(201);
+    let id = asset.id();
+    let url = format!("/media/{id}/w320.webp");
+    assert_eq!(fetch(&app, &url, &[]).await.status(), 200);
+    let kept = std::fs::read(app.media_dir.join(&id).join("w320.webp")).unwrap();
+    app.delete(&format!("/api/v1/media/{id}"))
+        .await
+        .assert_status(204);
+    // As if the delete could not remove a file (or a rendition finished after it).
+    std::fs::create_dir_all(app.media_dir.join(&id)).unwrap();
+    std::fs::write(app.media_dir.join(&id).join("w320.webp"), kept).unwrap();
+    let resp = read(fetch(&app, &url, &[]).await).await;
+    resp.assert_problem(404);
+}
+
+#[tokio::test]
+async fn contributors_change_their_photo_only_while_readers_see_it_nowhere() {
+    use dispatch::auth::Role;
+    let app = spawn_app().await;
+    let contributor = app.user(Role::Contributor, None).await;
+    let asset = upload(&app, &contributor.token, fixtures::sample_jpeg(640, 480)).await;
+    asset.assert_json(201);
+    let path = format!("/api/v1/media/{}", asset.id());
+    let change = |caption: &str| {
+        app.client
+            .patch(format!("{}{path}", app.base))
+            .bearer_auth(&contributor.token)
+            .json(&json!({ "caption": caption }))
+            .send()
+    };
+    read(change("Mine, unseen").await.unwrap())
+        .await
+        .assert_json(200);
+    let publisher = app.publisher("Photo Desk").await;
+    let story = app
+        .article(
+            &publisher,
+            json!({"title": "Seen", "featured_media_id": asset.id()}),
+        )
+        .await;
+    // A draft featuring it: still nobody sees it.
+    read(change("Still mine").await.unwrap())
+        .await
+        .assert_json(200);
+    app.patch(
+        &format!("/api/v1/articles/{}", story["id"].as_str().unwrap()),
+        json!({"status": "published"}),
+    )
+    .await
+    .assert_status(200);
+    let refused = read(change("Anything I like").await.unwrap()).await;
+    refused.assert_problem(403);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("an editor may change it"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(app.get(&path).await.body["caption"], "Still mine");
+    // An editor may.
+    app.patch(&path, json!({"caption": "Edited by the desk"}))
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn only_a_signed_in_upload_may_be_larger_than_the_general_body_limit() {
+    let app = spawn_app().await;
+    let big = fixtures::sample_png(1500, 1200);
+    assert!(big.len() > 1024 * 1024, "{} bytes", big.len());
+    let anonymous = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/media",
+            None,
+            "image/png",
+            big.clone(),
+        )
+        .await;
+    anonymous.assert_problem(413);
+    let forged = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/media",
+            Some("not-a-token"),
+            "image/png",
+            big.clone(),
+        )
+        .await;
+    forged.assert_problem(413);
+    let signed_in = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/media",
+            Some(&app.admin),
+            "image/png",
+            big,
+        )
+        .await;
+    signed_in.assert_json(201);
+}
