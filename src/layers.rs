@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
     ("demo", 0),
+    ("digest", 0),
     ("client", 0),
     ("memory", 0),
     ("request_id", 0),

@@ -15,6 +15,7 @@ pub mod connections;
 pub mod content;
 pub mod cors;
 pub mod demo;
+pub mod digest;
 pub mod docs;
 pub mod edge;
 pub mod error;

@@ -14,7 +14,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QuerySelect,
 };
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::users::normalize_email;
@@ -40,10 +39,7 @@ pub struct TokenPair {
 
 /// Hex SHA-256: refresh tokens carry 256 random bits, so a fast hash suffices.
 fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(token.as_bytes())
 }
 
 fn random_token() -> Result<String, ApiError> {

@@ -14,7 +14,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Statement,
     Value,
 };
-use sha2::{Digest, Sha256};
 
 use crate::clock::SharedClock;
 pub use crate::config::Rate;
@@ -73,10 +72,7 @@ impl Units {
 
 /// The stored form of a key: no email or address is kept in the clear.
 fn stored_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(key.as_bytes())
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {

@@ -21,10 +21,10 @@ use super::search;
 use super::taxonomy::{Page, PageParams};
 use super::text::Text;
 use super::{begin_write, now};
+use crate::digest::sha256_hex;
 use crate::error::{ApiError, FieldError};
 use crate::media::Library;
 use crate::media::image::Format;
-use crate::media::library::content_hash;
 use crate::media::renditions::Source;
 
 /// The longest values of the metadata fields, in characters.
@@ -156,7 +156,7 @@ pub async fn upload_with_id(
     by: By,
 ) -> Result<(media::Model, bool), ApiError> {
     let hashed = bytes.clone();
-    let hash = tokio::task::spawn_blocking(move || content_hash(&hashed))
+    let hash = tokio::task::spawn_blocking(move || sha256_hex(&hashed))
         .await
         .map_err(|_| ApiError::Internal)?;
     if let Some(existing) = by_hash(db, &hash).await? {

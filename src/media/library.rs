@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use ::image::DynamicImage;
 use bytes::Bytes;
-use sha2::Digest;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -21,6 +20,7 @@ use super::render;
 use super::renditions::{self, Preset, Rendition, Source};
 use super::storage::Storage;
 use crate::config::MediaConfig;
+use crate::digest::sha256_hex;
 use crate::error::{ApiError, FieldError};
 
 /// How long image work waits for a slot before the request is refused (503).
@@ -89,12 +89,6 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-/// The hex SHA-256 of `bytes`.
-pub fn content_hash(bytes: &[u8]) -> String {
-    let digest = sha2::Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Library {
     pub fn new(storage: Storage, config: MediaConfig) -> Self {
         Self {
@@ -149,7 +143,7 @@ impl Library {
                 format: probe.format,
                 width: probe.width,
                 height: probe.height,
-                hash: content_hash(&bytes),
+                hash: sha256_hex(&bytes),
                 byte_size: bytes.len(),
                 embedded,
                 served: Bytes::from(served),
