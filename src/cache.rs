@@ -40,6 +40,7 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use crate::clock::SharedClock;
 use crate::config::CacheConfig;
 use crate::content::articles::next_public_change;
+use crate::etag::none_match;
 
 /// The PostgreSQL channel every recorded event notifies at commit, with its type
 /// (see the migration that installs the trigger).
@@ -293,12 +294,6 @@ fn decode(part: &str) -> Cow<'_, str> {
         i += 1;
     }
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 asks).
-pub fn none_match(header: &str, etag: &str) -> bool {
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(etag))
 }
 
 /// A request that may change what readers see: an unsafe request to the API by a

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
     ("demo", 0),
     ("digest", 0),
+    ("etag", 0),
     ("client", 0),
     ("memory", 0),
     ("request_id", 0),

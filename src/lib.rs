@@ -19,6 +19,7 @@ pub mod digest;
 pub mod docs;
 pub mod edge;
 pub mod error;
+pub mod etag;
 pub mod head;
 #[cfg(test)]
 mod layers;

@@ -24,6 +24,7 @@ use super::{ApiTags, AppState, BearerAuth, ListMeta, page_params, require};
 use crate::auth::policy::{self, Action, Target};
 use crate::content::media::{self as library, FocalPoint, MediaFilter, MediaUpdate, source};
 use crate::error::ApiError;
+use crate::etag::none_match;
 use crate::media::image::Format;
 use crate::media::renditions::{Rendition, Source};
 use crate::nullable::Nullable;
@@ -513,14 +514,6 @@ impl ApiResponse for FileResponse {
     }
 
     fn register(_: &mut Registry) {}
-}
-
-/// Whether `If-None-Match` names `etag` (or is `*`).
-fn none_match(header: &str, etag: &str) -> bool {
-    header
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t == etag || t.strip_prefix("W/").is_some_and(|w| w == etag))
 }
 
 fn not_found() -> ApiError {
