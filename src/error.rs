@@ -85,6 +85,15 @@ pub enum ApiError {
     Internal,
 }
 
+/// The detail naming every field at fault: "`field`: message; …".
+fn fields_detail(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("`{}`: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl ApiError {
     pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
@@ -112,12 +121,12 @@ impl ApiError {
 
     /// The 422 for several fields at once (all problems of one request are reported together).
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("`{}`: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Self::Unprocessable(detail, errors)
+        Self::Unprocessable(fields_detail(&errors), errors)
+    }
+
+    /// The 400 for several fields at once: input that breaks its schema.
+    pub fn malformed(errors: Vec<FieldError>) -> Self {
+        Self::BadRequest(fields_detail(&errors), errors)
     }
 
     pub fn status(&self) -> StatusCode {

@@ -70,12 +70,9 @@ fn parse<T: ParseFromJSON + Type>(data: &[u8]) -> poem::Result<T> {
     })?;
     let errors = schema_errors::<T>(&value);
     if !errors.is_empty() {
-        let detail = errors
-            .iter()
-            .map(|e| format!("`{}`: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(refuse(detail, errors));
+        return Err(poem::Error::from_response(problem_response(
+            &ApiError::malformed(errors).problem(),
+        )));
     }
     T::parse_from_json(Some(value)).map_err(|err| {
         poem_openapi::error::ParseRequestPayloadError {

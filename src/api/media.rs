@@ -26,7 +26,7 @@ use crate::content::media::{self as library, FocalPoint, MediaFilter, MediaUpdat
 use crate::error::ApiError;
 use crate::etag::none_match;
 use crate::media::image::Format;
-use crate::media::renditions::{Rendition, Source};
+use crate::media::renditions::{Preset, Rendition, Source};
 use crate::nullable::Nullable;
 
 /// One rendition of an asset.
@@ -139,14 +139,13 @@ impl From<&media::Model> for MediaAsset {
                 }
             })
             .collect();
-        let original = s
-            .renditions()
-            .into_iter()
-            .next()
-            .map(|r| url(&s.file_name(r)));
+        let original = Rendition {
+            preset: Preset::Original,
+            format: s.format,
+        };
         Self {
             id: m.id,
-            url: original.unwrap_or_default(),
+            url: url(&s.file_name(original)),
             media_type: m.media_type.clone(),
             width: s.width,
             height: s.height,
@@ -195,12 +194,13 @@ pub enum MediaType {
 }
 
 impl MediaType {
-    fn mime(self) -> &'static str {
+    /// The format whose `mime` this is.
+    fn format(self) -> Format {
         match self {
-            Self::Jpeg => "image/jpeg",
-            Self::Png => "image/png",
-            Self::Webp => "image/webp",
-            Self::Gif => "image/gif",
+            Self::Jpeg => Format::Jpeg,
+            Self::Png => Format::Png,
+            Self::Webp => Format::Webp,
+            Self::Gif => Format::Gif,
         }
     }
 }
@@ -613,7 +613,7 @@ impl MediaApi {
         }
         let params = page_params(limit.0, cursor.0, count.0);
         let filter = MediaFilter {
-            media_type: media_type.0.map(|t| t.mime().to_string()),
+            media_type: media_type.0.map(|t| t.format().mime().to_string()),
             uploaded_by: uploaded_by.0,
             q: q.0,
             unused: unused.0,

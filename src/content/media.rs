@@ -251,12 +251,7 @@ pub fn check_details(d: &Details) -> Result<(), ApiError> {
     if errors.is_empty() {
         return Ok(());
     }
-    let detail = errors
-        .iter()
-        .map(|e| format!("`{}`: {}", e.field, e.message))
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(ApiError::BadRequest(detail, errors))
+    Err(ApiError::malformed(errors))
 }
 
 /// Changes an asset's metadata. With `expected` (the `If-Match` version), a version
