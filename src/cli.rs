@@ -142,6 +142,8 @@ pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
     telemetry::init(&config.log);
+    // What a command records (the seed's articles) names this site's addresses.
+    crate::api::events::name_site(&config.site);
     let command = cli.command.unwrap_or(Command::Serve);
     if !matches!(command, Command::Openapi { .. }) {
         eprintln!("dispatch: {}", database_line(&config.database_url));

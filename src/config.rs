@@ -38,6 +38,11 @@
 //! | `DISPATCH_MEDIA_MAX_PIXELS` | `50000000`: the most pixels an image may have (checked from its header) |
 //! | `DISPATCH_MEDIA_KEEP_GPS` | `false`: served files carry no EXIF, XMP or IPTC (GPS, serial numbers) |
 //! | `DISPATCH_MEDIA_CONCURRENCY` | the number of cores: images decoded or encoded at once |
+//! | `DISPATCH_PUBLIC_SITE_URL` | `http://localhost:3000`: the frontend's site, which feeds, sitemaps and `url` link to |
+//! | `DISPATCH_ARTICLE_URL_TEMPLATE` | `/{publisher}/{yyyy}/{mm}/{slug}` (also `{dd}`, `{id}`) |
+//! | `DISPATCH_PUBLISHER_URL_TEMPLATE`, `…_AUTHOR_…`, `…_TAG_…` | `/publishers/{slug}`, `/authors/{slug}`, `/tags/{slug}` |
+//! | `DISPATCH_DEFAULT_LANGUAGE` | `en`: the BCP 47 language of articles that name none |
+//! | `DISPATCH_SITE_NAME` | `Dispatch`: the site's name in its feeds |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +53,7 @@ use anyhow::{Context, bail};
 use jsonwebtoken::Algorithm;
 
 use crate::client::ClientAddrSource;
+use crate::site::Site;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dispatch.db?mode=rwc";
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -105,6 +111,8 @@ pub struct Config {
     pub cache: CacheConfig,
     pub events: EventsConfig,
     pub media: MediaConfig,
+    /// The public site: its addresses and default language.
+    pub site: Site,
     /// The first admin, created at start-up when no user exists.
     pub bootstrap_admin: Option<(String, Secret)>,
     pub server: ServerConfig,
@@ -502,6 +510,17 @@ impl Config {
             )?)
             .unwrap_or(media_defaults.concurrency),
         };
+        let site = Site::new(
+            get("DISPATCH_PUBLIC_SITE_URL")
+                .as_deref()
+                .unwrap_or(crate::site::DEFAULT_BASE),
+            get("DISPATCH_ARTICLE_URL_TEMPLATE").as_deref().map(str::trim),
+            get("DISPATCH_PUBLISHER_URL_TEMPLATE").as_deref().map(str::trim),
+            get("DISPATCH_AUTHOR_URL_TEMPLATE").as_deref().map(str::trim),
+            get("DISPATCH_TAG_URL_TEMPLATE").as_deref().map(str::trim),
+            get("DISPATCH_DEFAULT_LANGUAGE").as_deref().map_or("en", str::trim),
+            get("DISPATCH_SITE_NAME").as_deref().unwrap_or("Dispatch"),
+        )?;
         let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, Secret::new(password))),
             (None, None) => None,
@@ -554,6 +573,7 @@ impl Config {
             cache,
             events,
             media,
+            site,
             bootstrap_admin,
             server,
         })

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("client", 0),
     ("memory", 0),
     ("request_id", 0),
+    ("site", 0),
     ("telemetry", 0),
     ("wire", 0),
     ("nullable", 1),

@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod nullable;
 pub mod request_id;
 pub mod seed;
+pub mod site;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

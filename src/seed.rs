@@ -86,6 +86,18 @@ struct DemoArticle {
     /// The featured photo: its place (from 1) in `media`.
     featured_media: Option<u64>,
     featured_caption: Option<String>,
+    #[serde(default)]
+    seo_title: Option<String>,
+    #[serde(default)]
+    seo_description: Option<String>,
+    #[serde(default)]
+    og_title: Option<String>,
+    #[serde(default)]
+    og_description: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    noindex: bool,
 }
 
 fn lookup(map: &HashMap<String, Uuid>, slug: &str, what: &str) -> anyhow::Result<Uuid> {
@@ -202,6 +214,12 @@ pub async fn demo(db: &DatabaseConnection, library: &Library) -> anyhow::Result<
             featured_media_id: a.featured_media.map(|n| demo::id(Kind::Media, n)),
             featured_caption: a.featured_caption.map(Into::into),
             featured_alt: None,
+            seo_title: a.seo_title.map(Into::into),
+            seo_description: a.seo_description.map(Into::into),
+            og_title: a.og_title.map(Into::into),
+            og_description: a.og_description.map(Into::into),
+            language: a.language.map(Into::into),
+            noindex: Some(a.noindex),
             title: a.title.into(),
             slug: Some(a.slug.into()),
             subtitle: a.subtitle.map(Into::into),

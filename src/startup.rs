@@ -507,6 +507,7 @@ impl Application {
             None => None,
         };
         let media = media_library(&config)?;
+        api::events::name_site(&config.site);
         let state = AppState {
             media,
             db,
@@ -523,6 +524,7 @@ impl Application {
             auth: Arc::new(auth),
             workflow: Arc::new(config.workflow.clone()),
             events: Arc::new(config.events.clone()),
+            site: Arc::new(config.site.clone()),
         };
         let has_users = bootstrap_admin(&state, &config).await?;
         let worker_db = if config.events.worker {

@@ -15,6 +15,7 @@ use crate::auth::{TokenKeys, Viewer};
 use crate::clock::SharedClock;
 use crate::config::{AuthConfig, EventsConfig, WorkflowConfig};
 use crate::media::Library;
+use crate::site::Site;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -35,6 +36,8 @@ pub struct AppState {
     pub events: Arc<EventsConfig>,
     /// The media library: its storage, settings and image workers.
     pub media: Arc<Library>,
+    /// The public site's addresses and default language.
+    pub site: Arc<Site>,
 }
 
 impl AppState {

@@ -42,6 +42,20 @@ pub struct Model {
     pub featured_caption: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub featured_alt: Option<String>,
+    /// The title and description for search engines and for social cards (`None`:
+    /// the headline and the excerpt).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub seo_title: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub seo_description: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub og_title: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub og_description: Option<String>,
+    /// A BCP 47 tag in canonical case; `None`: the site's default language.
+    pub language: Option<String>,
+    /// Kept out of the sitemaps and marked `noindex` for search engines.
+    pub noindex: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -28,9 +28,19 @@ use crate::content::articles::{Include, Record, Related};
 use crate::content::events::{self, Present, check_patterns, expand};
 use crate::error::ApiError;
 use crate::nullable::Nullable;
+use crate::site::Site;
 
 /// Renders resources for events with the views of this API.
 struct Views;
+
+/// The site whose addresses events' articles carry in `url`: the first one named
+/// (one process serves one site), else the default.
+static SITE: std::sync::OnceLock<Site> = std::sync::OnceLock::new();
+
+/// Names the site whose addresses events carry (the first call wins).
+pub fn name_site(site: &Site) {
+    let _ = SITE.set(site.clone());
+}
 
 fn to_value(view: impl serde::Serialize) -> Value {
     serde_json::to_value(view).unwrap_or_else(|err| {
@@ -45,6 +55,7 @@ impl Present for Views {
             record.clone(),
             related,
             Include::default(),
+            SITE.get_or_init(Site::default),
             at,
         ))
     }

@@ -120,6 +120,7 @@ pub(super) async fn saved(
         record,
         &related,
         Include::default(),
+        &state.site,
         at,
     ))))
 }

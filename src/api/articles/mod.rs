@@ -150,7 +150,7 @@ impl ArticlesApi {
                 data: page
                     .items
                     .into_iter()
-                    .map(|r| view(r, &related, include, at))
+                    .map(|r| view(r, &related, include, &state.site, at))
                     .collect(),
             },
             fields,
@@ -218,7 +218,7 @@ impl ArticlesApi {
             Lookup::Found(found) => {
                 let (record, related) = *found;
                 Ok(ArticleRead::Ok(
-                    Box::new(view(record, &related, include, at)),
+                    Box::new(view(record, &related, include, &state.site, at)),
                     fields,
                 ))
             }

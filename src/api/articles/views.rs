@@ -15,6 +15,7 @@ use crate::content::articles::{
     self, Include, Need, Record, Related, Snapshot, Status, effective_status,
 };
 use crate::nullable::Nullable;
+use crate::site::Site;
 
 /// A news story.
 #[derive(Object, serde::Serialize, Debug, Clone)]
@@ -64,6 +65,23 @@ pub struct Article {
     pub featured_caption: Nullable<String>,
     /// The featured photo's alt text in this story; `null`: the asset's own `alt_text`.
     pub featured_alt: Nullable<String>,
+    /// The title search engines show; `null`: the headline.
+    pub seo_title: Nullable<String>,
+    /// The description search engines show; `null`: the excerpt.
+    pub seo_description: Nullable<String>,
+    /// The title of social cards (`og:title`); `null`: `seo_title`, else the headline.
+    pub og_title: Nullable<String>,
+    /// The description of social cards (`og:description`); `null`: `seo_description`, else the excerpt.
+    pub og_description: Nullable<String>,
+    /// The story's language, a BCP 47 tag (the site's default, `DISPATCH_DEFAULT_LANGUAGE`,
+    /// unless the story names its own).
+    pub language: String,
+    /// Kept out of the sitemaps; a frontend should send `noindex` for it.
+    pub noindex: bool,
+    /// The story's public address on the site, from `DISPATCH_PUBLIC_SITE_URL` and the
+    /// article URL template (default `/{publisher}/{yyyy}/{mm}/{slug}`); `null` while the
+    /// template wants a publication date the story does not have yet.
+    pub url: Nullable<String>,
     /// Incremented on every update.
     pub version: i32,
     /// When it was created (RFC 3339, UTC).
@@ -120,6 +138,13 @@ impl Article {
         "featured_media_id",
         "featured_caption",
         "featured_alt",
+        "seo_title",
+        "seo_description",
+        "og_title",
+        "og_description",
+        "language",
+        "noindex",
+        "url",
         "version",
         "created_at",
         "updated_at",
@@ -128,25 +153,34 @@ impl Article {
 
 /// What must be read for the fields `fields` chose (what `include` embeds is read
 /// regardless): the bodies, the byline rows for `author_ids` and the `byline`
-/// string, the tag rows for `tag_ids`, the publishers for the `byline` string.
+/// string, the tag rows for `tag_ids`, the publishers for the `byline` string and
+/// the `url` (which names the publisher's slug).
 pub(super) fn need(fields: &Selection) -> Need {
     let byline = fields.wants("byline");
     Need {
         bodies: fields.wants("body_markdown") || fields.wants("body_html"),
         bylines: byline || fields.wants("author_ids"),
         tags: fields.wants("tag_ids"),
-        publishers: byline,
+        publishers: byline || fields.wants("url"),
     }
+}
+
+/// The public URL of an article on `site`, if its publisher is among `related`'s.
+pub(crate) fn public_url(site: &Site, m: &entity::article::Model, related: &Related) -> Option<String> {
+    let publisher = related.publishers.get(&m.publisher_id)?;
+    site.article_url(&publisher.slug, m.published_at, &m.slug, m.id)
 }
 
 pub(crate) fn view(
     record: Record,
     related: &Related,
     include: Include,
+    site: &Site,
     at: DateTime<Utc>,
 ) -> Article {
     let byline = articles::byline(&record, related);
     let comment_count = u64::try_from(record.model.comment_count).unwrap_or(0);
+    let url = public_url(site, &record.model, related);
     let m = record.model;
     let status = effective_status(&m, at);
     let authors = include.authors.then(|| {
@@ -192,6 +226,13 @@ pub(crate) fn view(
         featured_caption: m.featured_caption.into(),
         featured_alt: m.featured_alt.into(),
         featured_media,
+        seo_title: m.seo_title.into(),
+        seo_description: m.seo_description.into(),
+        og_title: m.og_title.into(),
+        og_description: m.og_description.into(),
+        language: m.language.unwrap_or_else(|| site.default_language.clone()),
+        noindex: m.noindex,
+        url: url.into(),
         id: m.id,
         slug: m.slug,
         title: m.title,

@@ -70,6 +70,23 @@ pub struct ArticleCreate {
     /// The featured photo's alt text in this story (absent: the asset's own).
     #[oai(validator(max_length = 1000))]
     pub featured_alt: Option<Text>,
+    /// The title search engines show (absent: the headline).
+    #[oai(validator(max_length = 300))]
+    pub seo_title: Option<Text>,
+    /// The description search engines show (absent: the excerpt).
+    #[oai(validator(max_length = 1000))]
+    pub seo_description: Option<Text>,
+    /// The title of social cards, Open Graph's `og:title` (absent: the SEO title, else the headline).
+    #[oai(validator(max_length = 300))]
+    pub og_title: Option<Text>,
+    /// The description of social cards, `og:description` (absent: the SEO description, else the excerpt).
+    #[oai(validator(max_length = 1000))]
+    pub og_description: Option<Text>,
+    /// The story's language: a BCP 47 tag such as `en`, `fr-CA` or `zh-Hant-TW`, kept in
+    /// canonical case (absent: the site's default, `DISPATCH_DEFAULT_LANGUAGE`).
+    pub language: Option<Text>,
+    /// Keeps the story out of the sitemaps and asks search engines not to index it (default false).
+    pub noindex: Option<bool>,
 }
 
 /// Changes to an article; absent fields stay as they are, `null` clears an optional one.
@@ -123,6 +140,22 @@ pub struct ArticleUpdate {
     /// New alt text of the featured photo in this story; `null`: the asset's own.
     #[oai(validator(max_length = 1000))]
     pub featured_alt: MaybeUndefined<Text>,
+    /// A new title for search engines; `null`: the headline.
+    #[oai(validator(max_length = 300))]
+    pub seo_title: MaybeUndefined<Text>,
+    /// A new description for search engines; `null`: the excerpt.
+    #[oai(validator(max_length = 1000))]
+    pub seo_description: MaybeUndefined<Text>,
+    /// A new social card title; `null`: the SEO title, else the headline.
+    #[oai(validator(max_length = 300))]
+    pub og_title: MaybeUndefined<Text>,
+    /// A new social card description; `null`: the SEO description, else the excerpt.
+    #[oai(validator(max_length = 1000))]
+    pub og_description: MaybeUndefined<Text>,
+    /// A new language (BCP 47); `null`: the site's default.
+    pub language: MaybeUndefined<Text>,
+    /// Whether to keep the story out of the sitemaps and search engines.
+    pub noindex: Option<bool>,
 }
 
 /// The article's fields after a create or an update, checked as a whole.
@@ -140,6 +173,42 @@ pub(super) struct Draft {
     pub(super) featured_media_id: Option<Uuid>,
     pub(super) featured_caption: Option<String>,
     pub(super) featured_alt: Option<String>,
+    pub(super) seo: Seo,
+}
+
+/// What a story tells search engines and social networks.
+pub(super) struct Seo {
+    pub(super) seo_title: Option<String>,
+    pub(super) seo_description: Option<String>,
+    pub(super) og_title: Option<String>,
+    pub(super) og_description: Option<String>,
+    pub(super) language: Option<String>,
+    pub(super) noindex: bool,
+}
+
+impl Seo {
+    /// Checks the texts given (none blank) and puts the language in canonical case.
+    fn check(&mut self, errors: &mut Vec<FieldError>) {
+        for (field, text) in [
+            ("seo_title", &self.seo_title),
+            ("seo_description", &self.seo_description),
+            ("og_title", &self.og_title),
+            ("og_description", &self.og_description),
+        ] {
+            if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                errors.push(FieldError::new(
+                    field,
+                    "must not be blank; send null to fall back to the headline or excerpt",
+                ));
+            }
+        }
+        if let Some(tag) = &self.language {
+            match crate::site::language(tag) {
+                Ok(canonical) => self.language = Some(canonical),
+                Err(reason) => errors.push(FieldError::new("language", reason)),
+            }
+        }
+    }
 }
 
 fn duplicates(field: &str, ids: &[Uuid], errors: &mut Vec<FieldError>) {
@@ -204,6 +273,7 @@ pub(super) async fn check(
     errors: &mut Vec<FieldError>,
 ) -> Result<(), ApiError> {
     check_not_blank("title", &draft.title, errors);
+    draft.seo.check(errors);
     check_url("canonical_url", draft.canonical_url.as_deref(), errors);
     if draft.syndicated_from_id == Some(draft.publisher_id) {
         errors.push(FieldError::new(

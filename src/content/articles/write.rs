@@ -13,7 +13,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::changes::{announced_at, record as record_event, record_updated};
-use super::checks::{ArticleCreate, ArticleUpdate, Before, Draft, check, media_of};
+use super::checks::{ArticleCreate, ArticleUpdate, Before, Draft, Seo, check, media_of};
 use super::query::visible;
 use super::relations::load_ids;
 use super::revisions::{Snapshot, record_revision};
@@ -152,6 +152,14 @@ pub async fn create_with_id(
         featured_media_id: input.featured_media_id,
         featured_caption: input.featured_caption.map(Text::into_inner),
         featured_alt: input.featured_alt.map(Text::into_inner),
+        seo: Seo {
+            seo_title: input.seo_title.map(Text::into_inner),
+            seo_description: input.seo_description.map(Text::into_inner),
+            og_title: input.og_title.map(Text::into_inner),
+            og_description: input.og_description.map(Text::into_inner),
+            language: input.language.map(Text::into_inner),
+            noindex: input.noindex.unwrap_or(false),
+        },
     };
     let before = Before {
         status: None,
@@ -202,6 +210,12 @@ pub async fn create_with_id(
         featured_media_id: Set(draft.featured_media_id),
         featured_caption: Set(draft.featured_caption),
         featured_alt: Set(draft.featured_alt),
+        seo_title: Set(draft.seo.seo_title),
+        seo_description: Set(draft.seo.seo_description),
+        og_title: Set(draft.seo.og_title),
+        og_description: Set(draft.seo.og_description),
+        language: Set(draft.seo.language),
+        noindex: Set(draft.seo.noindex),
     };
     // Each attempt is its own transaction: on PostgreSQL the unique violation of a
     // slug taken meanwhile aborts the transaction it happens in.
@@ -344,6 +358,14 @@ pub async fn update(
         },
         featured_caption: pick(&input.featured_caption, &current.featured_caption),
         featured_alt: pick(&input.featured_alt, &current.featured_alt),
+        seo: Seo {
+            seo_title: pick(&input.seo_title, &current.seo_title),
+            seo_description: pick(&input.seo_description, &current.seo_description),
+            og_title: pick(&input.og_title, &current.og_title),
+            og_description: pick(&input.og_description, &current.og_description),
+            language: pick(&input.language, &current.language),
+            noindex: input.noindex.unwrap_or(current.noindex),
+        },
     };
     // A body change without a new excerpt re-derives an excerpt that was derived before.
     if input.excerpt.is_undefined()
@@ -411,6 +433,12 @@ pub async fn update(
     model.featured_media_id = Set(draft.featured_media_id);
     model.featured_caption = Set(draft.featured_caption);
     model.featured_alt = Set(draft.featured_alt);
+    model.seo_title = Set(draft.seo.seo_title);
+    model.seo_description = Set(draft.seo.seo_description);
+    model.og_title = Set(draft.seo.og_title);
+    model.og_description = Set(draft.seo.og_description);
+    model.language = Set(draft.seo.language);
+    model.noindex = Set(draft.seo.noindex);
     model.version = Set(version.saturating_add(1));
     model.updated_at = Set(at);
     model.announced_at = Set(announced_at(draft.status, draft.published_at, at));
