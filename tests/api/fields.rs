@@ -278,7 +278,8 @@ async fn unknown_repeated_or_too_many_names_are_a_400_naming_them() {
     let articles = "id, slug, title, subtitle, excerpt, body_markdown, body_html, status, \
                     published_at, dateline, canonical_url, publisher_id, syndicated_from_id, \
                     author_ids, tag_ids, byline, comment_count, reading_time_minutes, \
-                    featured_media_id, featured_caption, featured_alt, version, created_at, \
+                    featured_media_id, featured_caption, featured_alt, seo_title, seo_description, \
+                    og_title, og_description, language, noindex, url, version, created_at, \
                     updated_at";
     assert_eq!(
         problem(&app, "/api/v1/articles?fields=title,headline,body,headline").await,

@@ -43,6 +43,7 @@ mod races;
 mod readme;
 mod receiver;
 mod schema_rules;
+mod seo;
 mod sessions;
 mod tags;
 mod tokens;
