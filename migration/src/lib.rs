@@ -14,6 +14,7 @@ mod m20261129_000007_login_limits;
 mod m20261129_000008_search_statistics;
 pub mod m20261129_000009_events;
 mod m20261129_000010_media;
+mod m20261129_000012_api_keys;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_search_statistics::Migration),
             Box::new(m20261129_000009_events::Migration),
             Box::new(m20261129_000010_media::Migration),
+            Box::new(m20261129_000012_api_keys::Migration),
         ]
     }
 }
