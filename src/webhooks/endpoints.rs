@@ -225,8 +225,6 @@ pub async fn create(
     .await?)
 }
 
-/// The sort name in a page cursor: newest first (ids are UUIDv7).
-
 /// Endpoints, newest first, a keyset page at a time.
 pub async fn list(
     db: &DatabaseConnection,
