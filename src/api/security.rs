@@ -21,7 +21,8 @@ use crate::error::{ApiError, problem_response};
 use crate::state::AppState;
 
 /// A request authenticated with a valid bearer access token of an active account, or
-/// with a valid API key.
+/// with a valid API key (`dsp_live_…`, made by an admin at `/api/v1/api-keys`); a
+/// bearer starting with `dsp_` is taken as a key.
 #[derive(SecurityScheme)]
 #[oai(
     ty = "bearer",

@@ -54,10 +54,9 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// A column of the matrix: what a request may do is decided by its grant. A
-/// signed-in user has their role; an API key has its scope, which is a role (the
-/// key acts as an account with that role) or one of the read scopes, which act as
-/// no account.
+/// What an API key may do: a read scope, which acts as no account, or a role, with
+/// which the key acts as its account. (In the permission matrix, a column: a
+/// signed-in user's role is one too.)
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "ApiKeyScope")]
 pub enum Grant {
