@@ -14,6 +14,7 @@
 //! | `DISPATCH_LOGIN_LIMIT_PER_ADDRESS` | `20` attempts per window |
 //! | `DISPATCH_LOGIN_LIMIT_PER_EMAIL` | `5` failed attempts per (email, client address) per window |
 //! | `DISPATCH_LOGIN_LIMIT_WINDOW_SECONDS` | `60` |
+//! | `DISPATCH_API_KEY_LIMIT` | `200` requests per API key per `DISPATCH_API_KEY_LIMIT_WINDOW_SECONDS` (`2`): 100 a second, bursts of 200 |
 //! | `DISPATCH_CLIENT_IP_HEADER` | none: the socket peer is the client (e.g. `X-Forwarded-For` behind a proxy you run) |
 //! | `DISPATCH_TRUSTED_PROXY_HOPS` | `1`: the client is this many entries from the right of that header |
 //! | `DISPATCH_ADMIN_EMAIL`, `DISPATCH_ADMIN_PASSWORD` | none; create the first admin at start-up when no user exists |
@@ -267,6 +268,8 @@ pub struct AuthConfig {
     pub refresh_token_ttl: Duration,
     pub login_rate_per_address: Rate,
     pub login_rate_per_email: Rate,
+    /// Requests per API key (this process's own bucket per key).
+    pub api_key_rate: Rate,
 }
 
 /// Publishing, caching and reader settings.
@@ -398,6 +401,16 @@ impl Config {
             ),
             login_rate_per_address: rate("DISPATCH_LOGIN_LIMIT_PER_ADDRESS", 20)?,
             login_rate_per_email: rate("DISPATCH_LOGIN_LIMIT_PER_EMAIL", 5)?,
+            api_key_rate: Rate {
+                attempts: u32::try_from(number(
+                    &get,
+                    "DISPATCH_API_KEY_LIMIT",
+                    200,
+                    1..=1_000_000,
+                )?)
+                .unwrap_or(u32::MAX),
+                window_secs: number(&get, "DISPATCH_API_KEY_LIMIT_WINDOW_SECONDS", 2, 1..=3600)?,
+            },
         };
         let client_addr = ClientAddrSource {
             header: match get("DISPATCH_CLIENT_IP_HEADER") {

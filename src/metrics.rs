@@ -28,7 +28,7 @@ pub const HTTP_REQUESTS: &str = "dispatch_http_requests_total";
 pub const HTTP_DURATION: &str = "dispatch_http_request_duration_seconds";
 /// Sign-ins refused for a wrong email or password.
 pub const LOGIN_FAILURES: &str = "dispatch_login_failures_total";
-/// Attempts refused by a rate limit, by `limit` (`login`, `comment`).
+/// Attempts refused by a rate limit, by `limit` (`login`, `comment`, `api_key`).
 pub const RATE_LIMITED: &str = "dispatch_rate_limited_total";
 /// Connections of a pool (`pool`: `primary`, `replica`) lent out now.
 pub const POOL_IN_USE: &str = "dispatch_db_pool_in_use";
@@ -104,7 +104,7 @@ pub fn handle() -> &'static PrometheusHandle {
         for name in [LOGIN_FAILURES, CACHE_HITS, CACHE_MISSES, CACHE_EVICTIONS] {
             metrics::counter!(name).increment(0);
         }
-        for limit in ["login", "comment"] {
+        for limit in ["login", "comment", "api_key"] {
             metrics::counter!(RATE_LIMITED, "limit" => limit).increment(0);
         }
         for reason in ["timeout", "unreachable"] {
@@ -150,7 +150,7 @@ fn describe() {
     describe_counter!(
         RATE_LIMITED,
         Unit::Count,
-        "Attempts refused by a rate limit (429), by limit: login or comment."
+        "Attempts refused by a rate limit (429), by limit: login, comment or api_key."
     );
     describe_gauge!(
         POOL_IN_USE,
@@ -217,6 +217,7 @@ fn describe() {
 pub enum Limit {
     Login,
     Comment,
+    ApiKey,
 }
 
 /// Counts an attempt a rate limit refused.
@@ -224,6 +225,7 @@ pub fn rate_limited(limit: Limit) {
     let label = match limit {
         Limit::Login => "login",
         Limit::Comment => "comment",
+        Limit::ApiKey => "api_key",
     };
     metrics::counter!(RATE_LIMITED, "limit" => label).increment(1);
 }

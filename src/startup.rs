@@ -327,6 +327,7 @@ pub fn app(
     let limit = config.body_limit;
     let upload_limit = config.media.max_bytes + api::upload::FORM_OVERHEAD;
     let (keys, clock) = (state.keys.clone(), state.clock.clone());
+    let gate_state = state.clone();
     let body_timeout = config.server.body_timeout;
     let public: Arc<str> = config.cache.public(config.workflow.cache_max_age).into();
     let cors = Arc::new(CorsPolicy {
@@ -359,7 +360,11 @@ pub fn app(
             // other body the general one.
             let upload = req.method() == Method::POST
                 && req.uri().path() == api::upload::UPLOAD_PATH
-                && bearer(&req).is_some_and(|token| keys.verify(token, clock.now()).is_ok());
+                && (bearer(&req).is_some_and(|token| keys.verify(token, clock.now()).is_ok())
+                    || req
+                        .extensions()
+                        .get::<api::security::KeyPrincipal>()
+                        .is_some_and(|key| key.0.user.is_some()));
             let limit = if upload {
                 upload_limit.max(limit)
             } else {
@@ -368,6 +373,9 @@ pub fn app(
             limit_body(ep, req, limit, body_timeout)
         })
         .around(problem_middleware)
+        // API keys: resolved (or refused with 401 or 429) once, before the body is
+        // read; inside CORS, so that a browser can read a refusal.
+        .around(move |ep, req| api::security::gate(ep, req, gate_state.clone()))
         // `Allow` on 405s, and `OPTIONS` that is not a preflight.
         .around(move |ep, req| methods::options_and_allow(ep, req, methods.clone()))
         // Preflights are answered here, before the method check above.

@@ -3,6 +3,7 @@
 //! These are plain data; behaviour (slugs, rendering, queries) lives in the
 //! `dispatch` crate's `content` module.
 
+pub mod api_key;
 pub mod article;
 pub mod article_author;
 pub mod article_media;
@@ -24,6 +25,7 @@ pub mod webhook_attempt;
 pub mod webhook_delivery;
 
 pub mod prelude {
+    pub use super::api_key::Entity as ApiKey;
     pub use super::article::Entity as Article;
     pub use super::article_author::Entity as ArticleAuthor;
     pub use super::article_media::Entity as ArticleMedia;

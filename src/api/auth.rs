@@ -8,11 +8,13 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::body::JsonBody;
 use super::found::Found;
 use super::users::User;
-use super::{ApiTags, AppState, BearerAuth};
+use super::{ApiTags, AppState, BearerAuth, require};
 use crate::accounts::sessions::{self, TokenPair};
 use crate::auth::limit::address_key;
+use crate::auth::policy::Action;
 use crate::client::ClientAddr;
 use crate::content::text::Text;
+use crate::error::ApiError;
 
 /// Credentials.
 #[derive(Object, Debug, Clone)]
@@ -88,8 +90,10 @@ crate::problem_responses!(
     /// Errors of reading the current user.
     MeError {
         400 BadRequest "The query holds a NUL character (`%00`).",
-        401 Unauthorized "No token, or a token that is not valid (expired, its account disabled or deleted, or older than the account's last password, role or status change).",
+        401 Unauthorized "No token, or a token that is not valid (expired, its account disabled or deleted, or older than the account's last password, role or status change); or an API key that is unknown, revoked, expired or sent from an origin it does not allow.",
+        403 Forbidden "A read-scoped API key, which acts as no account.",
     }
+    429 TooManyRequests "An API key sent more requests than its rate allows; `Retry-After` says when to try again."
 );
 
 pub struct AuthApi;
@@ -144,9 +148,12 @@ impl AuthApi {
 
     /// The current user
     ///
-    /// The account the access token belongs to, as it is now.
+    /// The account the access token belongs to, as it is now; with an API key scoped
+    /// to a role, the account the key acts as.
     #[oai(path = "/auth/me", method = "get", operation_id = "me")]
     async fn me(&self, auth: BearerAuth) -> Result<Found<User>, MeError> {
-        Ok(Found(User::from(auth.0.user)))
+        require(&auth.0, Action::ReadAccount)?;
+        let user = auth.0.user.ok_or(ApiError::Internal)?;
+        Ok(Found(User::from(user)))
     }
 }

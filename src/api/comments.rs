@@ -325,7 +325,7 @@ impl CommentsApi {
         require(&auth.0, Action::ModerateComments)?;
         let updated =
             comments::set_status(&state.db, id.0, body.0, super::by(&auth.0, &state)).await?;
-        tracing::info!(comment = %updated.id, status = %updated.status, by = %auth.0.id(), "comment moderated");
+        tracing::info!(comment = %updated.id, status = %updated.status, by = %auth.0, "comment moderated");
         Ok(Saved(updated.into()))
     }
 
@@ -346,7 +346,7 @@ impl CommentsApi {
     ) -> Result<Deleted, ModerationReadError> {
         require(&auth.0, Action::ModerateComments)?;
         comments::delete(&state.db, id.0, super::by(&auth.0, &state)).await?;
-        tracing::info!(comment = %id.0, by = %auth.0.id(), "comment deleted");
+        tracing::info!(comment = %id.0, by = %auth.0, "comment deleted");
         Ok(Deleted::NoContent)
     }
 }

@@ -17,9 +17,11 @@
 
 use poem_openapi::types::{Example, MaybeUndefined};
 
+use crate::accounts::api_keys::ApiKeyCreate;
 use crate::accounts::users::{UserCreate, UserUpdate};
 use crate::api::auth::{LoginRequest, RefreshRequest};
 use crate::auth::Role;
+use crate::auth::policy::Grant;
 use crate::content::articles::{ArticleCreate, ArticleUpdate, Status};
 use crate::content::comments::{CommentCreate, CommentStatus, CommentUpdate};
 use crate::content::media::{FocalPoint, MediaUpdate};
@@ -76,6 +78,18 @@ impl Example for MediaUpdate {
             copyright: MaybeUndefined::Undefined,
             taken_at: MaybeUndefined::Undefined,
             focal_point: Some(FocalPoint { x: 0.3, y: 0.45 }),
+        }
+    }
+}
+
+impl Example for ApiKeyCreate {
+    fn example() -> Self {
+        ApiKeyCreate {
+            name: "Website (server-side rendering)".into(),
+            scope: Grant::ReadPublished,
+            user_id: None,
+            expires_at: None,
+            allowed_origins: None,
         }
     }
 }

@@ -277,4 +277,6 @@ described!(
     super::webhooks::WebhookList => "A page of webhooks.", true,
     super::webhooks::WebhookWithSecret => "The webhook with its new signing secret, shown this once.", false,
     super::webhooks::DeliveryList => "A page of deliveries, each with its attempts.", true,
+    super::api_keys::ApiKey => "The API key (never its text).", false,
+    super::api_keys::ApiKeyList => "A page of API keys (never their text).", true,
 );

@@ -12,6 +12,7 @@ use poem::Response;
 use poem::http::HeaderValue;
 use uuid::Uuid;
 
+use super::api_keys::{ApiKey, ApiKeyList};
 use super::articles::{Article, ArticleList, RevisionList, TrashList};
 use super::authors::{Author, AuthorList};
 use super::comments::{Comment, CommentList};
@@ -164,5 +165,7 @@ unkeyed!(
     TrashList,
     Webhook,
     WebhookList,
-    DeliveryList
+    DeliveryList,
+    ApiKey,
+    ApiKeyList
 );

@@ -679,7 +679,7 @@ impl MediaApi {
             .await?
             .ok_or_else(not_found)?;
         // Only roles limited to their own uploads need to know where it is shown.
-        let shown = policy::scope(auth.0.role, Action::EditMedia) != policy::Scope::All
+        let shown = policy::scope(auth.0.grant, Action::EditMedia) != policy::Scope::All
             && library::shown(&state.db, current.id).await?;
         policy::decide(
             &auth.0,

@@ -2,6 +2,7 @@
 //! tag, combined in [`service`]. Request and response objects live beside them and
 //! are kept apart from the database entities.
 
+pub mod api_keys;
 pub mod articles;
 pub mod auth;
 pub mod authors;
@@ -59,6 +60,9 @@ pub enum ApiTags {
     /// Endpoints that receive events as signed HTTP POSTs, their deliveries, retries and
     /// test pings (admins only).
     Webhooks,
+    /// Keys for frontends and services (`Authorization: Bearer dsp_live_…`), shown once
+    /// and stored hashed (admins only).
+    ApiKeys,
     /// Liveness and readiness for orchestrators.
     Health,
 }
@@ -104,7 +108,7 @@ pub fn require(principal: &Principal, action: Action) -> Result<(), ApiError> {
 
 /// The origin an event records of a change `principal` makes now.
 pub fn by(principal: &Principal, state: &crate::state::AppState) -> crate::content::events::By {
-    crate::content::events::By::new(Some(principal.id()), state.clock.now())
+    crate::content::events::By::new(principal.user_id(), state.clock.now())
 }
 
 /// Which articles this reader may see.
@@ -180,6 +184,7 @@ pub type Apis = (
     users::UsersApi,
     events::EventsApi,
     webhooks::WebhooksApi,
+    api_keys::ApiKeysApi,
     health::HealthApi,
 );
 
@@ -197,6 +202,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             users::UsersApi,
             events::EventsApi,
             webhooks::WebhooksApi,
+            api_keys::ApiKeysApi,
             health::HealthApi,
         ),
         "Dispatch",
@@ -209,7 +215,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
     .description(
         "A headless CMS for newsrooms. Published content is public; writes need a bearer \
          access token (`Authorization: Bearer <token>`) from `POST /api/v1/auth/login`: paste \
-         its `access_token` into Authorize. Every error is `application/problem+json` \
+         its `access_token` into Authorize. Frontends and services may send an API key \
+         (`Authorization: Bearer dsp_live_…`, made by an admin at `/api/v1/api-keys`) instead. Every error is `application/problem+json` \
          (RFC 9457). Lists use forward-only keyset pagination: pass `meta.next_cursor` back as \
          `cursor`; a `publisher`, `author` or `tag` filter naming nothing is a 422.",
     )

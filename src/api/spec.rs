@@ -5,6 +5,8 @@
 //! - Every operation declares its `security`: `[]` when it is public,
 //!   `[{}, {BearerAuth: []}]` when a token is optional (anonymous first), so that
 //!   tools and Swagger UI draw public operations without a padlock.
+//! - Every operation that takes a bearer documents the 429 of an API key over its
+//!   rate (answered before the operation runs, by `super::security::gate`).
 //! - Every request object says `additionalProperties: false`: [`super::body::JsonBody`]
 //!   refuses an unknown field with a 400.
 //! - Request properties carry the rules the domain checks ([`rules`]): the slug
@@ -85,6 +87,7 @@ pub fn finish(doc: &mut Value) {
     {
         for op in ops.as_object_mut().into_iter().flat_map(Map::values_mut) {
             declare_security(op);
+            declare_key_limit(op);
             for media in op["requestBody"]["content"]
                 .as_object()
                 .into_iter()
@@ -234,6 +237,41 @@ fn declare_security(op: &mut Value) {
         .unwrap_or_default();
     security.sort_by_key(|requirement| requirement.as_object().is_some_and(|r| !r.is_empty()));
     op.insert("security".into(), Value::Array(security));
+}
+
+/// The 429 of an API key over its rate, on an operation that takes a bearer (unless it
+/// documents a 429 of its own, which then says so), before its 503.
+fn declare_key_limit(op: &mut Value) {
+    let takes_bearer = op["security"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|r| r.get("BearerAuth").is_some()));
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if !takes_bearer || responses.contains_key("429") {
+        return;
+    }
+    let limited = json!({
+        "description": "An API key sent more requests than its rate allows; `Retry-After` says \
+                        when to try again.",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "headers": {"RETRY-AFTER": {
+            "description": "Seconds to wait before trying again.",
+            "required": true,
+            "deprecated": false,
+            "schema": {"type": "integer", "format": "uint64"},
+        }},
+    });
+    let before: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
+    for (status, response) in before {
+        if status.as_str() > "429" && !responses.contains_key("429") {
+            responses.insert("429".into(), limited.clone());
+        }
+        responses.insert(status, response);
+    }
+    if !responses.contains_key("429") {
+        responses.insert("429".into(), limited);
+    }
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ impl UsersApi {
     ) -> Result<Created<User>, UserCreateError> {
         require(&auth.0, Action::ManageUsers)?;
         let created = users::create(&state.db, &state.passwords, body.0, state.clock.now()).await?;
-        tracing::info!(user = %created.id, role = %created.role, by = %auth.0.id(), "user created");
+        tracing::info!(user = %created.id, role = %created.role, by = %auth.0, "user created");
         let location = format!("/api/v1/users/{}", created.id);
         Ok(Created(created.into(), location))
     }
@@ -201,7 +201,7 @@ impl UsersApi {
         require(&auth.0, Action::ManageUsers)?;
         let updated =
             users::update(&state.db, &state.passwords, id.0, body.0, state.clock.now()).await?;
-        tracing::info!(user = %updated.id, by = %auth.0.id(), "user updated");
+        tracing::info!(user = %updated.id, by = %auth.0, "user updated");
         Ok(Saved(updated.into()))
     }
 
@@ -219,7 +219,7 @@ impl UsersApi {
     ) -> Result<Deleted, UserDeleteError> {
         require(&auth.0, Action::ManageUsers)?;
         users::delete(&state.db, id.0).await?;
-        tracing::info!(user = %id.0, by = %auth.0.id(), "user deleted");
+        tracing::info!(user = %id.0, by = %auth.0, "user deleted");
         Ok(Deleted::NoContent)
     }
 }

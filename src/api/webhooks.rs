@@ -428,7 +428,7 @@ impl WebhooksApi {
         require(&auth.0, Action::ManageWebhooks)?;
         let now = state.clock.now();
         let created = endpoints::create(&state.db, state.events.allow_private, body.0, now).await?;
-        tracing::info!(webhook = %created.id, by = %auth.0.id(), "webhook created");
+        tracing::info!(webhook = %created.id, by = %auth.0, "webhook created");
         Ok(WebhookCreated(WebhookWithSecret::of(created, now)))
     }
 
@@ -470,7 +470,7 @@ impl WebhooksApi {
         let now = state.clock.now();
         let updated =
             endpoints::update(&state.db, state.events.allow_private, id.0, body.0, now).await?;
-        tracing::info!(webhook = %updated.id, enabled = updated.enabled, by = %auth.0.id(), "webhook updated");
+        tracing::info!(webhook = %updated.id, enabled = updated.enabled, by = %auth.0, "webhook updated");
         Ok(Saved(Webhook::of(&updated, now)))
     }
 
@@ -491,7 +491,7 @@ impl WebhooksApi {
     ) -> Result<Deleted, WebhookDeleteError> {
         require(&auth.0, Action::ManageWebhooks)?;
         endpoints::delete(&state.db, id.0).await?;
-        tracing::info!(webhook = %id.0, by = %auth.0.id(), "webhook deleted");
+        tracing::info!(webhook = %id.0, by = %auth.0, "webhook deleted");
         Ok(Deleted::NoContent)
     }
 
@@ -518,7 +518,7 @@ impl WebhooksApi {
         let overlap = body.0.unwrap_or_default().overlap_seconds;
         let now = state.clock.now();
         let rotated = endpoints::rotate(&state.db, id.0, overlap, now).await?;
-        tracing::info!(webhook = %rotated.id, overlap, by = %auth.0.id(), "webhook secret rotated");
+        tracing::info!(webhook = %rotated.id, overlap, by = %auth.0, "webhook secret rotated");
         Ok(Saved(WebhookWithSecret::of(rotated, now)))
     }
 
@@ -585,7 +585,7 @@ impl WebhooksApi {
         require(&auth.0, Action::ManageWebhooks)?;
         let (delivery, attempts) =
             deliveries::retry(&state.db, id.0, delivery_id.0, state.clock.now()).await?;
-        tracing::info!(webhook = %id.0, delivery = %delivery.id, by = %auth.0.id(), "webhook delivery retried");
+        tracing::info!(webhook = %id.0, delivery = %delivery.id, by = %auth.0, "webhook delivery retried");
         Ok(Queued(Delivery::of(delivery, attempts)))
     }
 
@@ -608,7 +608,7 @@ impl WebhooksApi {
     ) -> Result<Queued, WebhookTestError> {
         require(&auth.0, Action::ManageWebhooks)?;
         let delivery = deliveries::ping(&state.db, id.0, state.clock.now()).await?;
-        tracing::info!(webhook = %id.0, delivery = %delivery.id, by = %auth.0.id(), "webhook ping queued");
+        tracing::info!(webhook = %id.0, delivery = %delivery.id, by = %auth.0, "webhook ping queued");
         Ok(Queued(Delivery::of(delivery, Vec::new())))
     }
 }

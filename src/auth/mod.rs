@@ -1,6 +1,7 @@
-//! Authentication (bearer JWTs, passwords, login rate limits) and the rules of
+//! Authentication (bearer JWTs, API keys, passwords, login rate limits) and the rules of
 //! who may do what.
 
+pub mod api_key;
 pub mod limit;
 pub mod password;
 pub mod policy;

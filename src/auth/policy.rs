@@ -37,15 +37,6 @@ impl Role {
             Self::Contributor => "contributor",
         }
     }
-
-    fn column(self) -> usize {
-        match self {
-            Self::Admin => 0,
-            Self::Editor => 1,
-            Self::Author => 2,
-            Self::Contributor => 3,
-        }
-    }
 }
 
 impl std::str::FromStr for Role {
@@ -59,6 +50,122 @@ impl std::str::FromStr for Role {
             other => Err(format!(
                 "unknown role `{other}` (admin, editor, author, contributor)"
             )),
+        }
+    }
+}
+
+/// What an API key may do: a read scope, which acts as no account, or a role, with
+/// which the key acts as its account. (In the permission matrix, a column: a
+/// signed-in user's role is one too.)
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "ApiKeyScope")]
+pub enum Grant {
+    /// What an anonymous reader sees: public articles and everything public.
+    #[oai(rename = "read:published")]
+    ReadPublished,
+    /// Reads drafts, scheduled and archived articles as an editor does; writes nothing.
+    #[oai(rename = "read:preview")]
+    ReadPreview,
+    /// Reads the events feed (and what is public).
+    #[oai(rename = "read:events")]
+    ReadEvents,
+    /// Acts as its account with the role `contributor`.
+    #[oai(rename = "contributor")]
+    Contributor,
+    /// Acts as its account with the role `author`.
+    #[oai(rename = "author")]
+    Author,
+    /// Acts as its account with the role `editor`.
+    #[oai(rename = "editor")]
+    Editor,
+    /// Acts as its account with the role `admin`.
+    #[oai(rename = "admin")]
+    Admin,
+}
+
+impl Grant {
+    pub const ALL: [Grant; 7] = [
+        Self::Admin,
+        Self::Editor,
+        Self::Author,
+        Self::Contributor,
+        Self::ReadPublished,
+        Self::ReadPreview,
+        Self::ReadEvents,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadPublished => "read:published",
+            Self::ReadPreview => "read:preview",
+            Self::ReadEvents => "read:events",
+            Self::Contributor => "contributor",
+            Self::Author => "author",
+            Self::Editor => "editor",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// The role it acts with; `None` for a read scope, which acts as no account.
+    pub fn role(self) -> Option<Role> {
+        match self {
+            Self::Admin => Some(Role::Admin),
+            Self::Editor => Some(Role::Editor),
+            Self::Author => Some(Role::Author),
+            Self::Contributor => Some(Role::Contributor),
+            Self::ReadPublished | Self::ReadPreview | Self::ReadEvents => None,
+        }
+    }
+
+    fn column(self) -> usize {
+        match self {
+            Self::Admin => 0,
+            Self::Editor => 1,
+            Self::Author => 2,
+            Self::Contributor => 3,
+            Self::ReadPublished => 4,
+            Self::ReadPreview => 5,
+            Self::ReadEvents => 6,
+        }
+    }
+}
+
+/// Written as the API writes it (`read:published`, `editor`, …).
+impl Serialize for Grant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl From<Role> for Grant {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => Self::Admin,
+            Role::Editor => Self::Editor,
+            Role::Author => Self::Author,
+            Role::Contributor => Self::Contributor,
+        }
+    }
+}
+
+impl std::str::FromStr for Grant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| format!("unknown API key scope `{s}`"))
+    }
+}
+
+impl Role {
+    /// How much it may do, for comparing roles: admin 3 … contributor 0.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Admin => 3,
+            Self::Editor => 2,
+            Self::Author => 1,
+            Self::Contributor => 0,
         }
     }
 }
@@ -102,6 +209,11 @@ pub enum Action {
     EditMedia,
     /// Delete an asset (refused while anything uses it).
     DeleteMedia,
+    /// Create, list, read and revoke API keys.
+    ManageApiKeys,
+    /// See the account the request acts as (`GET /auth/me`): read-scoped API keys act
+    /// as none.
+    ReadAccount,
 }
 
 /// How far a role's permission for an action reaches.
@@ -117,32 +229,44 @@ pub enum Scope {
 
 use Scope::{All, No, Own, OwnDrafts};
 
-/// The matrix: for each action, the scope of admin, editor, author, contributor.
-const MATRIX: &[(Action, [Scope; 4])] = &[
-    (Action::ReadUnpublished, [All, All, Own, Own]),
-    (Action::CreateArticle, [All, All, Own, OwnDrafts]),
-    (Action::EditArticle, [All, All, Own, OwnDrafts]),
-    (Action::ChooseSlug, [All, All, No, No]),
-    (Action::PublishArticle, [All, All, Own, No]),
-    (Action::DeleteArticle, [All, All, Own, No]),
-    (Action::RestoreArticle, [All, All, No, No]),
-    (Action::PurgeArticle, [All, No, No, No]),
-    (Action::ModerateComments, [All, All, No, No]),
-    (Action::ManageTaxonomy, [All, All, No, No]),
-    (Action::ManageUsers, [All, No, No, No]),
-    (Action::ReadEvents, [All, All, No, No]),
-    (Action::ManageWebhooks, [All, No, No, No]),
-    (Action::UploadMedia, [All, All, All, All]),
-    (Action::EditMedia, [All, All, OwnDrafts, OwnDrafts]),
-    (Action::DeleteMedia, [All, All, No, No]),
+/// The matrix: for each action, the scope of the roles admin, editor, author,
+/// contributor, then of the API key read scopes `read:published`, `read:preview`,
+/// `read:events`. (A key scoped to a role has that role's column.)
+const MATRIX: &[(Action, [Scope; 7])] = &[
+    //                          admin editor author contributor  published preview events
+    (Action::ReadUnpublished, [All, All, Own, Own, No, All, No]),
+    (
+        Action::CreateArticle,
+        [All, All, Own, OwnDrafts, No, No, No],
+    ),
+    (Action::EditArticle, [All, All, Own, OwnDrafts, No, No, No]),
+    (Action::ChooseSlug, [All, All, No, No, No, No, No]),
+    (Action::PublishArticle, [All, All, Own, No, No, No, No]),
+    (Action::DeleteArticle, [All, All, Own, No, No, No, No]),
+    (Action::RestoreArticle, [All, All, No, No, No, No, No]),
+    (Action::PurgeArticle, [All, No, No, No, No, No, No]),
+    (Action::ModerateComments, [All, All, No, No, No, No, No]),
+    (Action::ManageTaxonomy, [All, All, No, No, No, No, No]),
+    (Action::ManageUsers, [All, No, No, No, No, No, No]),
+    (Action::ReadEvents, [All, All, No, No, No, No, All]),
+    (Action::ManageWebhooks, [All, No, No, No, No, No, No]),
+    (Action::UploadMedia, [All, All, All, All, No, No, No]),
+    (
+        Action::EditMedia,
+        [All, All, OwnDrafts, OwnDrafts, No, No, No],
+    ),
+    (Action::DeleteMedia, [All, All, No, No, No, No, No]),
+    (Action::ManageApiKeys, [All, No, No, No, No, No, No]),
+    (Action::ReadAccount, [All, All, All, All, No, No, No]),
 ];
 
-/// The scope `role` has for `action`.
-pub fn scope(role: Role, action: Action) -> Scope {
+/// The scope `grant` (a role, or an API key's scope) has for `action`.
+pub fn scope(grant: impl Into<Grant>, action: Action) -> Scope {
+    let grant = grant.into();
     MATRIX
         .iter()
         .find(|(a, _)| *a == action)
-        .map_or(No, |(_, scopes)| scopes[role.column()])
+        .map_or(No, |(_, scopes)| scopes[grant.column()])
 }
 
 /// The article an action is about, as far as permissions care.
@@ -159,7 +283,7 @@ impl Target {
     /// which readers see somewhere (`shown`) or not yet.
     pub fn media(principal: &Principal, uploader: Option<Uuid>, shown: bool) -> Self {
         Self {
-            own: uploader == Some(principal.id()),
+            own: uploader.is_some() && uploader == principal.user_id(),
             draft: !shown,
         }
     }
@@ -182,9 +306,9 @@ pub fn decide(
     action: Action,
     target: Option<Target>,
 ) -> Result<(), ApiError> {
-    let role = principal.role;
+    let grant = principal.grant;
     let target = target.unwrap_or_default();
-    let allowed = match scope(role, action) {
+    let allowed = match scope(grant, action) {
         All => true,
         Own => target.own,
         OwnDrafts => target.own && target.draft,
@@ -212,39 +336,55 @@ pub fn decide(
         Action::UploadMedia => "upload media",
         Action::EditMedia => "edit media",
         Action::DeleteMedia => "delete media",
+        Action::ManageApiKeys => "manage API keys",
+        Action::ReadAccount => "see the account it acts as (a read-scoped key acts as none)",
     };
-    let role_name = role.as_str();
-    let detail = match scope(role, action) {
+    // A key's refusal names its scope and the scopes that may; a user's their role
+    // and the roles that may.
+    let (who, others, kind) = if principal.key.is_some() {
+        (
+            format!("An API key with the scope `{}`", grant.as_str()),
+            Grant::ALL.to_vec(),
+            "scopes",
+        )
+    } else {
+        (
+            format!("The role `{}`", grant.as_str()),
+            Role::ALL.iter().map(|r| Grant::from(*r)).collect(),
+            "roles",
+        )
+    };
+    let detail = match scope(grant, action) {
         No => {
-            let who: Vec<&str> = Role::ALL
+            let may: Vec<&str> = others
                 .iter()
-                .filter(|r| scope(**r, action) != No)
-                .map(|r| r.as_str())
+                .filter(|g| scope(**g, action) != No)
+                .map(|g| g.as_str())
                 .collect();
             format!(
-                "The role `{role_name}` may not {what}; the roles that may: {}.",
-                who.join(", ")
+                "{who} may not {what}; the {kind} that may: {}.",
+                may.join(", ")
             )
         }
         _ if action == Action::EditMedia && !target.own => {
-            format!("The role `{role_name}` may edit only the media they uploaded.")
+            format!("{who} may edit only the media they uploaded.")
         }
         _ if action == Action::EditMedia => format!(
-            "The role `{role_name}` may edit the media they uploaded only while readers see it \
+            "{who} may edit the media they uploaded only while readers see it \
              nowhere; it is in a published story (or an author's or publisher's picture), so \
              an editor may change it."
         ),
         _ if principal.author_id().is_none() => format!(
-            "The role `{role_name}` may {what} only with their own author in the byline, and this \
+            "{who} may {what} only with their own author in the byline, and this \
              account is not linked to an author; an admin can link it (`author_id`)."
         ),
         Own => {
-            format!("The role `{role_name}` may {what} only with their own author in the byline.")
+            format!("{who} may {what} only with their own author in the byline.")
         }
-        _ if !target.own => format!(
-            "The role `{role_name}` may {what} only with their own author in the byline, and only drafts."
-        ),
-        _ => format!("The role `{role_name}` may {what} only while they are drafts."),
+        _ if !target.own => {
+            format!("{who} may {what} only with their own author in the byline, and only drafts.")
+        }
+        _ => format!("{who} may {what} only while they are drafts."),
     };
     Err(ApiError::Forbidden(detail))
 }
@@ -265,7 +405,7 @@ pub fn visibility(principal: Option<&Principal>) -> Visibility {
     let Some(p) = principal else {
         return Visibility::Public;
     };
-    match (scope(p.role, Action::ReadUnpublished), p.author_id()) {
+    match (scope(p.grant, Action::ReadUnpublished), p.author_id()) {
         (All, _) => Visibility::All,
         (Own | OwnDrafts, Some(author)) => Visibility::PublicAndOwn(author),
         _ => Visibility::Public,
@@ -278,8 +418,8 @@ mod tests {
     use chrono::Utc;
 
     fn principal(role: Role, author: Option<Uuid>) -> Principal {
-        Principal {
-            user: entity::user::Model {
+        Principal::user(
+            entity::user::Model {
                 id: Uuid::now_v7(),
                 email: "x@example.com".into(),
                 password_hash: String::new(),
@@ -292,6 +432,14 @@ mod tests {
                 updated_at: Utc::now(),
             },
             role,
+        )
+    }
+
+    fn key(grant: Grant) -> Principal {
+        Principal {
+            user: None,
+            grant,
+            key: Some(Uuid::now_v7()),
         }
     }
 
@@ -313,9 +461,62 @@ mod tests {
             Action::UploadMedia,
             Action::EditMedia,
             Action::DeleteMedia,
+            Action::ManageApiKeys,
+            Action::ReadAccount,
         ] {
             assert_eq!(MATRIX.iter().filter(|(a, _)| *a == action).count(), 1);
         }
+    }
+
+    #[test]
+    fn read_scopes_read_and_never_write() {
+        for (action, _) in MATRIX {
+            let published = scope(Grant::ReadPublished, *action);
+            let preview = scope(Grant::ReadPreview, *action);
+            let events = scope(Grant::ReadEvents, *action);
+            let reads = matches!(action, Action::ReadUnpublished | Action::ReadEvents);
+            if !reads {
+                assert_eq!((published, preview, events), (No, No, No), "{action:?}");
+            }
+        }
+        assert_eq!(scope(Grant::ReadPreview, Action::ReadUnpublished), All);
+        assert_eq!(scope(Grant::ReadPublished, Action::ReadUnpublished), No);
+        assert_eq!(scope(Grant::ReadEvents, Action::ReadEvents), All);
+        assert_eq!(visibility(Some(&key(Grant::ReadPreview))), Visibility::All);
+        assert_eq!(
+            visibility(Some(&key(Grant::ReadPublished))),
+            Visibility::Public
+        );
+        assert_eq!(
+            visibility(Some(&key(Grant::ReadEvents))),
+            Visibility::Public
+        );
+    }
+
+    #[test]
+    fn a_role_key_has_its_role_column() {
+        for role in Role::ALL {
+            for (action, _) in MATRIX {
+                assert_eq!(scope(role, *action), scope(Grant::from(role), *action));
+            }
+            assert_eq!(Grant::from(role).role(), Some(role));
+            assert_eq!(
+                Grant::from(role).as_str().parse::<Grant>(),
+                Ok(Grant::from(role))
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_refusal_names_the_scopes_that_may() {
+        let err = decide(&key(Grant::ReadPublished), Action::ReadEvents, None).unwrap_err();
+        assert_eq!(
+            err.problem().detail,
+            "An API key with the scope `read:published` may not read the events feed; the \
+             scopes that may: admin, editor, read:events."
+        );
+        let err = decide(&key(Grant::ReadPreview), Action::EditArticle, None).unwrap_err();
+        assert_eq!(err.status(), 403);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Role;
+use super::policy::Grant;
 use crate::config::Secret;
 use crate::error::ApiError;
 
@@ -159,20 +160,50 @@ fn unauthorized(detail: &str) -> ApiError {
     ApiError::Unauthorized(detail.to_string())
 }
 
-/// The signed-in user a request acts for, as the database has them now.
+/// Who an authenticated request acts for, as the database has them now: a user
+/// signed in with an access token, or an API key (`super::api_key`). A key scoped
+/// to a role acts as its account with that role; a read-scoped key acts as no
+/// account, and the matrix gives its scope no write.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user: user::Model,
-    pub role: Role,
+    /// The account acted as; `None` for a read-scoped API key.
+    pub user: Option<user::Model>,
+    /// The matrix column it is judged by: the user's role, or the key's scope.
+    pub grant: Grant,
+    /// The API key the request came with, if it came with one.
+    pub key: Option<Uuid>,
 }
 
 impl Principal {
-    pub fn id(&self) -> Uuid {
-        self.user.id
+    /// A user signed in with an access token.
+    pub fn user(user: user::Model, role: Role) -> Self {
+        Self {
+            user: Some(user),
+            grant: role.into(),
+            key: None,
+        }
     }
+
+    /// The account acted as, if any: events, revisions and uploads are theirs.
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.user.as_ref().map(|u| u.id)
+    }
+
     /// The byline this user writes as.
     pub fn author_id(&self) -> Option<Uuid> {
-        self.user.author_id
+        self.user.as_ref().and_then(|u| u.author_id)
+    }
+}
+
+/// For the log: `user <id>`, `key <id> as user <id>` or `key <id>`.
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.key, self.user_id()) {
+            (None, Some(user)) => write!(f, "user {user}"),
+            (Some(key), Some(user)) => write!(f, "key {key} as user {user}"),
+            (Some(key), None) => write!(f, "key {key}"),
+            (None, None) => write!(f, "nobody"),
+        }
     }
 }
 
@@ -204,7 +235,7 @@ pub async fn authenticate(
         tracing::error!(user = %user.id, %err, "a user has a role this build does not know");
         ApiError::Internal
     })?;
-    Ok(Principal { user, role })
+    Ok(Principal::user(user, role))
 }
 
 /// Who is asking. `api::security` resolves it from a request (`Viewer::from_request`).

@@ -5,6 +5,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::taxonomy::{Page, PageParams};
 use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: u64 = 20;
@@ -46,6 +52,57 @@ impl Cursor {
         }
         Ok(cursor)
     }
+}
+
+/// The sort name in the cursors of [`newest_first`] pages.
+const NEWEST: &str = "-created";
+
+/// One page of `base`, newest first by its UUIDv7 `id` column, after `params.cursor`
+/// (one statement; two with the count): how webhook endpoints, their deliveries and API keys are listed.
+pub async fn newest_first<E>(
+    db: &DatabaseConnection,
+    base: sea_orm::Select<E>,
+    id: E::Column,
+    params: &PageParams,
+    id_of: fn(&E::Model) -> Uuid,
+) -> Result<Page<E::Model>, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    let total = if params.count {
+        Some(base.clone().count(db).await?)
+    } else {
+        None
+    };
+    let mut query = base;
+    if let Some(text) = params.cursor.as_deref() {
+        query = query.filter(id.lt(Cursor::decode(text, NEWEST)?.id));
+    }
+    let limit = params.limit.clamp(1, MAX_LIMIT);
+    let mut items = query
+        .order_by(id, Order::Desc)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if items.len() as u64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|last| {
+            Cursor {
+                sort: NEWEST.to_string(),
+                value: None,
+                id: id_of(last),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        next_cursor,
+        total,
+    })
 }
 
 #[cfg(test)]

@@ -12,13 +12,13 @@ use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::address;
 use crate::content::events;
-use crate::content::page::{Cursor, MAX_LIMIT};
+pub use crate::content::page::newest_first;
 use crate::content::taxonomy::{Page, PageParams};
 use crate::content::text::Text;
 use crate::error::{ApiError, FieldError};
@@ -225,9 +225,6 @@ pub async fn create(
     .await?)
 }
 
-/// The sort name in a page cursor: newest first (ids are UUIDv7).
-const NEWEST: &str = "-created";
-
 /// Endpoints, newest first, a keyset page at a time.
 pub async fn list(
     db: &DatabaseConnection,
@@ -241,54 +238,6 @@ pub async fn list(
         |m| m.id,
     )
     .await
-}
-
-/// One page of `base`, newest first by its UUIDv7 `id` column, after `params.cursor`
-/// (one statement; two with the count): how endpoints and deliveries are listed.
-pub async fn newest_first<E>(
-    db: &DatabaseConnection,
-    base: sea_orm::Select<E>,
-    id: E::Column,
-    params: &PageParams,
-    id_of: fn(&E::Model) -> Uuid,
-) -> Result<Page<E::Model>, ApiError>
-where
-    E: EntityTrait,
-    E::Model: Send + Sync,
-{
-    let total = if params.count {
-        Some(base.clone().count(db).await?)
-    } else {
-        None
-    };
-    let mut query = base;
-    if let Some(text) = params.cursor.as_deref() {
-        query = query.filter(id.lt(Cursor::decode(text, NEWEST)?.id));
-    }
-    let limit = params.limit.clamp(1, MAX_LIMIT);
-    let mut items = query
-        .order_by(id, Order::Desc)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if items.len() as u64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|last| {
-            Cursor {
-                sort: NEWEST.to_string(),
-                value: None,
-                id: id_of(last),
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
-    Ok(Page {
-        items,
-        next_cursor,
-        total,
-    })
 }
 
 /// One endpoint.

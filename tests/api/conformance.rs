@@ -1473,6 +1473,131 @@ async fn every_operation_answers_as_the_spec_says() {
     c.expect(&app, Call::delete(&hook).token(&admin), 204).await;
     c.expect(&app, Call::delete(&hook).token(&admin), 404).await;
 
+    // API keys: made, listed, read, used, refused and revoked.
+    let api_keys = format!("{v1}/api-keys");
+    let no_key = format!("{api_keys}/0190a0b0-0000-7000-8000-000000000001");
+    let made_key = c
+        .expect(
+            &app,
+            Call::post(&api_keys).token(&admin).json(json!({
+                "name": "Preview site", "scope": "read:preview",
+                "expires_at": "2999-01-01T00:00:00Z", "allowed_origins": ["https://news.example"],
+            })),
+            201,
+        )
+        .await;
+    let role_key = c
+        .expect(
+            &app,
+            Call::post(&api_keys).token(&admin).json(json!({
+                "name": "Desk bot", "scope": "contributor", "user_id": contributor.id,
+            })),
+            201,
+        )
+        .await;
+    c.expect(
+        &app,
+        Call::post(&api_keys)
+            .token(&admin)
+            .json(json!({"name": " ", "scope": "editor"})),
+        422,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&api_keys)
+            .token(&admin)
+            .json(json!({"name": "x", "scope": "write:all"})),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&api_keys).json(json!({"name": "x", "scope": "read:published"})),
+        401,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(&api_keys)
+            .token(&contributor.token)
+            .json(json!({"name": "x", "scope": "read:published"})),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{api_keys}?count=true&limit=1")).token(&admin),
+        200,
+    )
+    .await;
+    c.expect(&app, Call::get(&api_keys).token(&contributor.token), 403)
+        .await;
+    c.expect(&app, Call::get(&api_keys), 401).await;
+    let one_key = format!("{api_keys}/{}", made_key.id());
+    c.expect(&app, Call::get(&one_key).token(&admin), 200).await;
+    c.expect(
+        &app,
+        Call::get(format!("{api_keys}/not-a-uuid")).token(&admin),
+        400,
+    )
+    .await;
+    c.expect(&app, Call::get(&no_key).token(&admin), 404).await;
+    // The keys at work: a role key's account, a read key refused its account and a write.
+    let role_text = role_key.body["key"].as_str().unwrap().to_string();
+    c.expect(
+        &app,
+        Call::get(format!("{v1}/auth/me")).token(&role_text),
+        200,
+    )
+    .await;
+    let read_key = c
+        .expect(
+            &app,
+            Call::post(&api_keys)
+                .token(&admin)
+                .json(json!({"name": "Site", "scope": "read:published"})),
+            201,
+        )
+        .await;
+    let read_text = read_key.body["key"].as_str().unwrap().to_string();
+    c.expect(
+        &app,
+        Call::get(format!("{v1}/auth/me")).token(&read_text),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{v1}/events")).token(&read_text),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{v1}/articles")).token(&read_text),
+        200,
+    )
+    .await;
+    c.expect(&app, Call::delete(&one_key).token(&contributor.token), 403)
+        .await;
+    c.expect(&app, Call::delete(&one_key).token(&admin), 204)
+        .await;
+    c.expect(&app, Call::delete(&one_key).token(&admin), 404)
+        .await;
+    c.expect(
+        &app,
+        Call::delete(format!("{api_keys}/{}", read_key.id())).token(&admin),
+        204,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{v1}/articles")).token(&read_text),
+        401,
+    )
+    .await;
+
     // Media: uploads (a form, a raw body, the same bytes again), the library, an
     // asset, its renditions, its metadata changed, and a delete refused while an
     // article features it.

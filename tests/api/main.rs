@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod api_keys;
 mod articles;
 mod auth;
 mod authors;

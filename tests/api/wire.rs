@@ -144,9 +144,20 @@ async fn read_routes(app: &TestApp) -> Vec<(String, Option<String>)> {
         .as_str()
         .unwrap()
         .to_string();
+    let api_key = app
+        .create(
+            "/api/v1/api-keys",
+            json!({"name": "Site", "scope": "read:preview"}),
+        )
+        .await;
+    let key_id = api_key["id"].as_str().unwrap().to_string();
+    let key = Some(api_key["key"].as_str().unwrap().to_string());
     let admin = Some(app.admin.clone());
     vec![
         ("/api/v1/articles".into(), None),
+        ("/api/v1/articles".into(), key),
+        ("/api/v1/api-keys".into(), admin.clone()),
+        (format!("/api/v1/api-keys/{key_id}"), admin.clone()),
         (
             "/api/v1/articles?include=authors,publisher,tags".into(),
             None,

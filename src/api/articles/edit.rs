@@ -102,7 +102,7 @@ pub(super) fn authorize_edit(
 
 /// How slugs are made for `principal` when none is sent (see [`Action::ChooseSlug`]).
 pub(super) fn made_slugs(principal: &Principal) -> Made {
-    if policy::scope(principal.role, Action::ChooseSlug) == Scope::All {
+    if policy::scope(principal.grant, Action::ChooseSlug) == Scope::All {
         Made::FirstFree
     } else {
         Made::Random
@@ -147,7 +147,7 @@ pub(super) async fn apply(
         let input = change(&current, at)?;
         authorize_edit(principal, &current, &input)?;
         let actor = Actor {
-            user_id: Some(principal.id()),
+            user_id: principal.user_id(),
             at,
             slugs: made_slugs(principal),
         };

@@ -252,7 +252,7 @@ impl ArticlesApi {
         let mut input = body.0;
         if input.author_ids.is_empty()
             && matches!(
-                scope(principal.role, Action::CreateArticle),
+                scope(principal.grant, Action::CreateArticle),
                 Scope::Own | Scope::OwnDrafts
             )
             && let Some(mine) = principal.author_id()
@@ -269,7 +269,7 @@ impl ArticlesApi {
             policy::decide(principal, Action::ChooseSlug, None)?;
         }
         let actor = Actor {
-            user_id: Some(principal.id()),
+            user_id: principal.user_id(),
             at: state.clock.now(),
             slugs: made_slugs(principal),
         };
@@ -350,9 +350,9 @@ impl ArticlesApi {
             Some(Target::article(principal, &current.author_ids, draft)),
         )?;
         let version = expected.is_some().then_some(current.model.version);
-        let by = crate::content::events::By::new(Some(principal.id()), at);
+        let by = crate::content::events::By::new(principal.user_id(), at);
         articles::trash(&state.db, &current, version, by).await?;
-        tracing::info!(article = %current.model.id, by = %principal.id(), "article moved to the trash");
+        tracing::info!(article = %current.model.id, by = %principal, "article moved to the trash");
         Ok(Deleted::NoContent)
     }
 
@@ -519,10 +519,10 @@ impl ArticlesApi {
     ) -> Result<ArticleSaved, TrashError> {
         require(&auth.0, Action::RestoreArticle)?;
         let at = state.clock.now();
-        let by = crate::content::events::By::new(Some(auth.0.id()), at);
+        let by = crate::content::events::By::new(auth.0.user_id(), at);
         let restored =
             workflow::restore(&state.db, id.0, by, state.workflow.trash_retention).await?;
-        tracing::info!(article = %id.0, by = %auth.0.id(), "article restored from the trash");
+        tracing::info!(article = %id.0, by = %auth.0, "article restored from the trash");
         Ok(saved(&state, restored, at).await?)
     }
 
@@ -544,7 +544,7 @@ impl ArticlesApi {
     ) -> Result<Deleted, TrashError> {
         require(&auth.0, Action::PurgeArticle)?;
         workflow::purge(&state.db, id.0, super::by(&auth.0, &state)).await?;
-        tracing::info!(article = %id.0, by = %auth.0.id(), "article deleted for good");
+        tracing::info!(article = %id.0, by = %auth.0, "article deleted for good");
         Ok(Deleted::NoContent)
     }
 }
