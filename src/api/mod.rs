@@ -15,6 +15,7 @@ pub mod health;
 pub mod keys;
 pub mod media;
 pub mod params;
+pub mod previews;
 pub mod publishers;
 pub mod security;
 pub mod spec;
@@ -42,6 +43,9 @@ pub enum ApiTags {
     Auth,
     /// News stories: listed, filtered and fetched by anyone when published; written by editors.
     Articles,
+    /// Draft previews: signed, expiring links that show one article as it stands, whatever
+    /// its status, to someone without an account (made and revoked by editors).
+    Previews,
     /// News organisations and syndication services.
     Publishers,
     /// Bylines.
@@ -172,6 +176,7 @@ crate::problem_responses!(
 pub type Apis = (
     auth::AuthApi,
     articles::ArticlesApi,
+    previews::PreviewsApi,
     comments::CommentsApi,
     publishers::PublishersApi,
     authors::AuthorsApi,
@@ -189,6 +194,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
         (
             auth::AuthApi,
             articles::ArticlesApi,
+            previews::PreviewsApi,
             comments::CommentsApi,
             publishers::PublishersApi,
             authors::AuthorsApi,

@@ -1,9 +1,10 @@
-//! Authentication (bearer JWTs, passwords, login rate limits) and the rules of
-//! who may do what.
+//! Authentication (bearer JWTs, passwords, login rate limits, draft-preview
+//! tokens) and the rules of who may do what.
 
 pub mod limit;
 pub mod password;
 pub mod policy;
+pub mod preview;
 pub mod stored_limit;
 pub mod token;
 

@@ -92,6 +92,9 @@ pub enum Action {
     ManageUsers,
     /// Read the events feed (every change, drafts included).
     ReadEvents,
+    /// Make and revoke an article's draft-preview links (which show it, whatever its
+    /// status, to anyone holding one).
+    PreviewLink,
     /// Register, change, test and delete webhooks; see and retry their deliveries.
     ManageWebhooks,
     /// Upload images to the media library and browse it.
@@ -131,6 +134,7 @@ const MATRIX: &[(Action, [Scope; 4])] = &[
     (Action::ManageTaxonomy, [All, All, No, No]),
     (Action::ManageUsers, [All, No, No, No]),
     (Action::ReadEvents, [All, All, No, No]),
+    (Action::PreviewLink, [All, All, No, No]),
     (Action::ManageWebhooks, [All, No, No, No]),
     (Action::UploadMedia, [All, All, All, All]),
     (Action::EditMedia, [All, All, OwnDrafts, OwnDrafts]),
@@ -208,6 +212,7 @@ pub fn decide(
         Action::ManageTaxonomy => "create, edit or delete publishers, authors and tags",
         Action::ManageUsers => "manage users",
         Action::ReadEvents => "read the events feed",
+        Action::PreviewLink => "make or revoke preview links",
         Action::ManageWebhooks => "manage webhooks",
         Action::UploadMedia => "upload media",
         Action::EditMedia => "edit media",
@@ -309,6 +314,7 @@ mod tests {
             Action::ManageTaxonomy,
             Action::ManageUsers,
             Action::ReadEvents,
+            Action::PreviewLink,
             Action::ManageWebhooks,
             Action::UploadMedia,
             Action::EditMedia,
