@@ -20,7 +20,8 @@
 //!
 //! A read the database cannot serve (503) gets the last entry for its request if it
 //! is within `max-age` + `stale-if-error`. Requests with `Authorization` never come
-//! from or go into the cache.
+//! from or go into the cache, and nor does an answer whose `Cache-Control` says
+//! `no-store` or `private` (a draft preview's).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -407,13 +408,16 @@ pub async fn serve<E: Endpoint>(
             "hit",
         ));
     }
-    metrics::counter!(crate::metrics::CACHE_MISSES).increment(1);
     // Read before the handler reads: a write committed meanwhile moves the
     // generation on past this one, so the entry is never served.
     let generation = cache.generation();
     if head {
         // A `HEAD` has no body to keep: answered by the handler as it is.
         let mut resp = Box::pin(next.call(req)).await?.into_response();
+        if !keepable(resp.headers()) {
+            return Ok(resp);
+        }
+        metrics::counter!(crate::metrics::CACHE_MISSES).increment(1);
         if resp.status() == StatusCode::SERVICE_UNAVAILABLE
             && let Some(entry) = cache.stale(&key, now)
         {
@@ -432,6 +436,11 @@ pub async fn serve<E: Endpoint>(
     // The full body is needed to store it: ask without the condition, apply it here.
     req.headers_mut().remove(header::IF_NONE_MATCH);
     let resp = Box::pin(next.call(req)).await?.into_response();
+    if !keepable(resp.headers()) {
+        // Its own condition, answered as the conditional middleware would have.
+        return Ok(unkept(resp, if_none_match.as_deref()));
+    }
+    metrics::counter!(crate::metrics::CACHE_MISSES).increment(1);
     match resp.status() {
         StatusCode::OK => {
             // The first publication after `now` (before the handler's own time), as
@@ -481,6 +490,39 @@ pub async fn serve<E: Endpoint>(
             Ok(resp)
         }
     }
+}
+
+/// Whether a response may be kept: not when its `Cache-Control` says `no-store` or
+/// `private` (a draft preview, whose token is its credential). Such an answer is
+/// neither stored nor counted, and carries no `X-Cache`.
+fn keepable(headers: &HeaderMap) -> bool {
+    !headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|d| {
+            let d = d.trim();
+            d.eq_ignore_ascii_case("no-store") || d.eq_ignore_ascii_case("private")
+        })
+}
+
+/// `resp`, an answer that is not kept, to a request whose `If-None-Match` (taken off
+/// to make a storable answer) was `if_none_match`: a 304 when that names its tag.
+fn unkept(resp: Response, if_none_match: Option<&str>) -> Response {
+    let etag = resp
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if resp.status() == StatusCode::OK && if_none_match.is_some_and(|h| none_match(h, etag)) {
+        let (mut parts, _) = resp.into_parts();
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, poem::Body::empty());
+    }
+    resp
 }
 
 /// The `Cache-Control` of a stale answer: not to be kept downstream as fresh.

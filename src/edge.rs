@@ -63,8 +63,21 @@ fn sha256_base64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
+/// The paths whose last part is a credential (a draft preview's token): logged as
+/// the prefix and `{token}`.
+pub const SECRET_PATHS: &[&str] = &["/api/v1/preview/"];
+
+/// `path` as the log may hold it: a credential in it replaced by `{token}`.
+pub fn loggable(path: &str) -> String {
+    match SECRET_PATHS.iter().find(|p| path.starts_with(*p)) {
+        Some(prefix) => format!("{prefix}{{token}}"),
+        None => path.to_string(),
+    }
+}
+
 /// The log line of one request. The path is logged without its query string
-/// (which may carry anything), and the client as the rate limits see it.
+/// (which may carry anything) or a credential ([`SECRET_PATHS`]), and the client
+/// as the rate limits see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLine {
     pub method: String,
@@ -103,7 +116,7 @@ pub async fn edge<E: Endpoint>(
             .map(HeaderValue::as_bytes),
     );
     let method = req.method().to_string();
-    let path = req.uri().path().to_string();
+    let path = loggable(req.uri().path());
     let docs = path == "/docs" || path.starts_with("/docs/");
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
     let resolved = client::resolve(&edge.client, req.headers(), peer);
@@ -246,6 +259,21 @@ mod tests {
         let (_, line) = logged(config, req).await;
         assert!(!line.contains("203.0.113.6"), "{line}");
         assert!(line.contains("client=0.0.0.0"), "{line}");
+    }
+
+    #[tokio::test]
+    async fn a_preview_token_in_the_path_is_not_logged() {
+        let config = Edge {
+            client: ClientAddrSource::default(),
+            docs_csp: String::new(),
+        };
+        let req = Request::builder()
+            .uri_str("/api/v1/preview/s3cr3t-payload.s3cr3t-mac")
+            .finish();
+        let (_, line) = logged(config, req).await;
+        assert!(!line.contains("s3cr3t"), "{line}");
+        assert!(line.contains("path=/api/v1/preview/{token}"), "{line}");
+        assert_eq!(loggable("/api/v1/articles/x"), "/api/v1/articles/x");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::accounts::users::{self, UserCreate};
 use crate::api::{self, AppState};
 use crate::auth::limit::Limiter;
 use crate::auth::password::Passwords;
+use crate::auth::preview::PreviewKeys;
 use crate::auth::stored_limit::StoredLimiter;
 use crate::auth::{Role, TokenKeys};
 use crate::cache::{self, ResponseCache};
@@ -182,7 +183,8 @@ async fn limit_body<E: Endpoint>(
 /// Conditional reads and caching for the API: every successful GET gets a strong
 /// `ETag` over its exact body (an article's starts with its version, which the
 /// handler sets), `If-None-Match` on it answers 304, and `Cache-Control` is public
-/// for anonymous reads and `private, no-store` for authenticated ones. Every 201, and
+/// for anonymous reads and `private, no-store` for authenticated ones, unless the
+/// handler set its own (a draft preview: `no-store`). Every 201, and
 /// every other write whose handler sets a tag, gets the same composition, so the tag it
 /// returns is the one a read of the same representation would.
 ///
@@ -257,7 +259,9 @@ async fn caching<E: Endpoint>(
     if let Ok(value) = HeaderValue::from_str(&etag) {
         parts.headers.insert(header::ETAG, value);
     }
-    if read {
+    // A handler that says itself how its answer may be kept (a preview's `no-store`)
+    // is not overruled.
+    if read && !parts.headers.contains_key(header::CACHE_CONTROL) {
         let cache = if authenticated {
             "private, no-store"
         } else {
@@ -266,6 +270,8 @@ async fn caching<E: Endpoint>(
         if let Ok(value) = HeaderValue::from_str(cache) {
             parts.headers.insert(header::CACHE_CONTROL, value);
         }
+    }
+    if read {
         // The body depends on the token, and (with CORS) the headers on the origin.
         let present: Vec<String> = parts
             .headers
@@ -533,6 +539,7 @@ impl Application {
             workflow: Arc::new(config.workflow.clone()),
             events: Arc::new(config.events.clone()),
             site: Arc::new(config.site.clone()),
+            previews: Arc::new(PreviewKeys::new(&secret)),
         };
         let has_users = bootstrap_admin(&state, &config).await?;
         let worker_db = if config.events.worker {

@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::limit::Limiter;
 use crate::auth::password::Passwords;
+use crate::auth::preview::PreviewKeys;
 use crate::auth::stored_limit::StoredLimiter;
 use crate::auth::{TokenKeys, Viewer};
 use crate::clock::SharedClock;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub media: Arc<Library>,
     /// The public site's addresses and default language.
     pub site: Arc<Site>,
+    /// The key draft-preview tokens are signed with.
+    pub previews: Arc<PreviewKeys>,
 }
 
 impl AppState {

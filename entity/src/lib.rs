@@ -16,6 +16,7 @@ pub mod event;
 pub mod event_sequence;
 pub mod login_limit;
 pub mod media;
+pub mod preview_link;
 pub mod publisher;
 pub mod refresh_token;
 pub mod tag;
@@ -38,6 +39,7 @@ pub mod prelude {
     pub use super::event_sequence::Entity as EventSequence;
     pub use super::login_limit::Entity as LoginLimit;
     pub use super::media::Entity as Media;
+    pub use super::preview_link::Entity as PreviewLink;
     pub use super::publisher::Entity as Publisher;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::tag::Entity as Tag;

@@ -16,6 +16,7 @@ pub mod m20261129_000009_events;
 mod m20261129_000010_media;
 mod m20261129_000011_seo;
 mod m20261129_000012_api_keys;
+mod m20261129_000013_preview_links;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_media::Migration),
             Box::new(m20261129_000011_seo::Migration),
             Box::new(m20261129_000012_api_keys::Migration),
+            Box::new(m20261129_000013_preview_links::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ use poem_openapi::types::{Example, MaybeUndefined};
 use crate::accounts::api_keys::ApiKeyCreate;
 use crate::accounts::users::{UserCreate, UserUpdate};
 use crate::api::auth::{LoginRequest, RefreshRequest};
+use crate::api::previews::PreviewLinkCreate;
 use crate::auth::Role;
 use crate::auth::policy::Grant;
 use crate::content::articles::{ArticleCreate, ArticleUpdate, Status};
@@ -339,6 +340,14 @@ impl Example for SecretRotation {
     fn example() -> Self {
         SecretRotation {
             overlap_seconds: 3600,
+        }
+    }
+}
+
+impl Example for PreviewLinkCreate {
+    fn example() -> Self {
+        PreviewLinkCreate {
+            expires_in: Some(3600),
         }
     }
 }

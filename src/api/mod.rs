@@ -16,6 +16,7 @@ pub mod health;
 pub mod keys;
 pub mod media;
 pub mod params;
+pub mod previews;
 pub mod publishers;
 pub mod security;
 pub mod spec;
@@ -43,6 +44,9 @@ pub enum ApiTags {
     Auth,
     /// News stories: listed, filtered and fetched by anyone when published; written by editors.
     Articles,
+    /// Draft previews: signed, expiring links that show one article as it stands, whatever
+    /// its status, to someone without an account (made and revoked by editors).
+    Previews,
     /// News organisations and syndication services.
     Publishers,
     /// Bylines.
@@ -176,6 +180,7 @@ crate::problem_responses!(
 pub type Apis = (
     auth::AuthApi,
     articles::ArticlesApi,
+    previews::PreviewsApi,
     comments::CommentsApi,
     publishers::PublishersApi,
     authors::AuthorsApi,
@@ -194,6 +199,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
         (
             auth::AuthApi,
             articles::ArticlesApi,
+            previews::PreviewsApi,
             comments::CommentsApi,
             publishers::PublishersApi,
             authors::AuthorsApi,

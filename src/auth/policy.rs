@@ -199,6 +199,9 @@ pub enum Action {
     ManageUsers,
     /// Read the events feed (every change, drafts included).
     ReadEvents,
+    /// Make and revoke an article's draft-preview links (which show it, whatever its
+    /// status, to anyone holding one).
+    PreviewLink,
     /// Register, change, test and delete webhooks; see and retry their deliveries.
     ManageWebhooks,
     /// Upload images to the media library and browse it.
@@ -249,6 +252,7 @@ const MATRIX: &[(Action, [Scope; 7])] = &[
     (Action::ManageTaxonomy, [All, All, No, No, No, No, No]),
     (Action::ManageUsers, [All, No, No, No, No, No, No]),
     (Action::ReadEvents, [All, All, No, No, No, No, All]),
+    (Action::PreviewLink, [All, All, No, No, No, No, No]),
     (Action::ManageWebhooks, [All, No, No, No, No, No, No]),
     (Action::UploadMedia, [All, All, All, All, No, No, No]),
     (
@@ -332,6 +336,7 @@ pub fn decide(
         Action::ManageTaxonomy => "create, edit or delete publishers, authors and tags",
         Action::ManageUsers => "manage users",
         Action::ReadEvents => "read the events feed",
+        Action::PreviewLink => "make or revoke preview links",
         Action::ManageWebhooks => "manage webhooks",
         Action::UploadMedia => "upload media",
         Action::EditMedia => "edit media",
@@ -457,6 +462,7 @@ mod tests {
             Action::ManageTaxonomy,
             Action::ManageUsers,
             Action::ReadEvents,
+            Action::PreviewLink,
             Action::ManageWebhooks,
             Action::UploadMedia,
             Action::EditMedia,

@@ -8,6 +8,7 @@ pub mod figures;
 pub mod markdown;
 pub mod media;
 pub mod page;
+pub mod previews;
 pub mod search;
 pub mod slug;
 pub mod taxonomy;

@@ -1054,6 +1054,92 @@ async fn every_operation_answers_as_the_spec_says() {
     )
     .await;
 
+    // Draft previews.
+    let made = c
+        .expect(
+            &app,
+            Call::post(format!("{story}/preview-link"))
+                .token(&admin)
+                .json(json!({"expires_in": 600})),
+            201,
+        )
+        .await;
+    let token = made.body["token"].as_str().unwrap().to_string();
+    c.expect(
+        &app,
+        Call::post(format!("{story}/preview-link")).token(&admin),
+        201,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{story}/preview-link"))
+            .token(&admin)
+            .json(json!({"expires_in": 1})),
+        422,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{story}/preview-link"))
+            .token(&admin)
+            .json(json!({"expires_in": "soon"})),
+        400,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{story}/preview-link")).token(&contributor.token),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::post(format!("{arts}/nowhere/preview-link")).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{v1}/preview/{token}?include=authors,tags")),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{v1}/preview/{token}?fields=title,status")),
+        200,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::get(format!("{v1}/preview/{token}?fields=nope")),
+        400,
+    )
+    .await;
+    c.expect(&app, Call::get(format!("{v1}/preview/not-a-token")), 404)
+        .await;
+    c.expect(
+        &app,
+        Call::delete(format!("{story}/preview-links")).token(&contributor.token),
+        403,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::delete(format!("{arts}/nowhere/preview-links")).token(&admin),
+        404,
+    )
+    .await;
+    c.expect(
+        &app,
+        Call::delete(format!("{story}/preview-links")).token(&admin),
+        204,
+    )
+    .await;
+    c.expect(&app, Call::get(format!("{v1}/preview/{token}")), 404)
+        .await;
+
     // Comments.
     let comments = format!("{story}/comments");
     let posted = c

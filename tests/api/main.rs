@@ -39,6 +39,7 @@ mod nodes;
 mod operations;
 mod outages;
 mod platform;
+mod previews;
 mod publishers;
 mod races;
 mod readme;

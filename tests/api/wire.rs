@@ -125,6 +125,12 @@ async fn read_routes(app: &TestApp) -> Vec<(String, Option<String>)> {
     .await
     .assert_status(200);
     let user = app.user(Role::Editor, None).await.id;
+    let preview = app
+        .create(&format!("/api/v1/articles/{id}/preview-link"), json!({}))
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let photo = crate::media::upload(
         app,
         &app.admin,
@@ -190,6 +196,8 @@ async fn read_routes(app: &TestApp) -> Vec<(String, Option<String>)> {
         (format!("/media/{photo}/w320.webp"), None),
         ("/api/v1/auth/me".into(), admin.clone()),
         ("/api/v1/events?limit=5".into(), admin.clone()),
+        (format!("/api/v1/preview/{preview}?include=tags"), None),
+        ("/api/v1/preview/not-a-token".into(), None),
         ("/health/live".into(), None),
         ("/health/ready".into(), None),
         ("/openapi.json".into(), None),

@@ -155,7 +155,7 @@ impl Article {
 /// regardless): the bodies, the byline rows for `author_ids` and the `byline`
 /// string, the tag rows for `tag_ids`, the publishers for the `byline` string and
 /// the `url` (which names the publisher's slug).
-pub(super) fn need(fields: &Selection) -> Need {
+pub(crate) fn need(fields: &Selection) -> Need {
     let byline = fields.wants("byline");
     Need {
         bodies: fields.wants("body_markdown") || fields.wants("body_html"),
