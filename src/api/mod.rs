@@ -9,6 +9,7 @@ pub mod body;
 pub mod comments;
 pub mod events;
 pub mod examples;
+pub mod feeds;
 pub mod fields;
 pub mod found;
 pub mod health;
@@ -59,6 +60,9 @@ pub enum ApiTags {
     /// Endpoints that receive events as signed HTTP POSTs, their deliveries, retries and
     /// test pings (admins only).
     Webhooks,
+    /// Feeds of published articles for feed readers and aggregators: Atom 1.0, RSS 2.0
+    /// and JSON Feed 1.1, for the whole site and each publisher, author and tag.
+    Feeds,
     /// Liveness and readiness for orchestrators.
     Health,
 }
@@ -180,6 +184,7 @@ pub type Apis = (
     users::UsersApi,
     events::EventsApi,
     webhooks::WebhooksApi,
+    feeds::FeedsApi,
     health::HealthApi,
 );
 
@@ -197,6 +202,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             users::UsersApi,
             events::EventsApi,
             webhooks::WebhooksApi,
+            feeds::FeedsApi,
             health::HealthApi,
         ),
         "Dispatch",

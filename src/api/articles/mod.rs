@@ -8,7 +8,7 @@ mod views;
 
 use self::edit::{apply, check_if_match, made_slugs, saved};
 use self::views::need;
-pub(crate) use self::views::view;
+pub(crate) use self::views::{public_url, view};
 pub use edit::IfMatch;
 pub use responses::{
     ArticleCreated, ArticleDeleteError, ArticleRead, ArticleReadError, ArticleSaved,
