@@ -515,16 +515,23 @@ impl Config {
             get("DISPATCH_PUBLIC_SITE_URL")
                 .as_deref()
                 .unwrap_or(crate::site::DEFAULT_BASE),
-            get("DISPATCH_ARTICLE_URL_TEMPLATE").as_deref().map(str::trim),
-            get("DISPATCH_PUBLISHER_URL_TEMPLATE").as_deref().map(str::trim),
-            get("DISPATCH_AUTHOR_URL_TEMPLATE").as_deref().map(str::trim),
+            get("DISPATCH_ARTICLE_URL_TEMPLATE")
+                .as_deref()
+                .map(str::trim),
+            get("DISPATCH_PUBLISHER_URL_TEMPLATE")
+                .as_deref()
+                .map(str::trim),
+            get("DISPATCH_AUTHOR_URL_TEMPLATE")
+                .as_deref()
+                .map(str::trim),
             get("DISPATCH_TAG_URL_TEMPLATE").as_deref().map(str::trim),
-            get("DISPATCH_DEFAULT_LANGUAGE").as_deref().map_or("en", str::trim),
+            get("DISPATCH_DEFAULT_LANGUAGE")
+                .as_deref()
+                .map_or("en", str::trim),
             get("DISPATCH_SITE_NAME").as_deref().unwrap_or("Dispatch"),
         )?
         .with_api(
-            &get("DISPATCH_PUBLIC_API_URL")
-                .unwrap_or_else(|| crate::site::api_base_for(bind)),
+            &get("DISPATCH_PUBLIC_API_URL").unwrap_or_else(|| crate::site::api_base_for(bind)),
         )?;
         let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, Secret::new(password))),

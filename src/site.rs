@@ -291,7 +291,10 @@ mod tests {
                 .as_deref(),
             Some("https://news.example/the-ledger/2026/03/sea-wall")
         );
-        assert_eq!(s.article_url("the-ledger", None, "sea-wall", Uuid::nil()), None);
+        assert_eq!(
+            s.article_url("the-ledger", None, "sea-wall", Uuid::nil()),
+            None
+        );
         let undated = site("https://news.example/base", "/a/{slug}-{id}");
         assert_eq!(
             undated.article_url("x", None, "s", Uuid::nil()).as_deref(),
@@ -319,7 +322,12 @@ mod tests {
             assert!(Template::parse(bad, &all).is_err(), "{bad} was taken");
         }
         assert!(Template::parse("/{publisher}/{slug}", &["slug", "id"]).is_err());
-        for bad in ["news.example", "ftp://news.example", "https://news.example/?a=1", "https://u:p@news.example"] {
+        for bad in [
+            "news.example",
+            "ftp://news.example",
+            "https://news.example/?a=1",
+            "https://u:p@news.example",
+        ] {
             assert!(base_url(bad).is_err(), "{bad} was taken");
         }
     }
@@ -331,7 +339,9 @@ mod tests {
         assert_eq!(language("zh-hant-tw").as_deref(), Ok("zh-Hant-TW"));
         assert_eq!(language("ar").as_deref(), Ok("ar"));
         assert_eq!(language("iw").as_deref(), Ok("he"));
-        for bad in ["", "english", "en_US", "e", "en-", "-en", "123", "und", "en-US-x-", "xx"] {
+        for bad in [
+            "", "english", "en_US", "e", "en-", "-en", "123", "und", "en-US-x-", "xx",
+        ] {
             assert!(language(bad).is_err(), "{bad} was taken");
         }
     }

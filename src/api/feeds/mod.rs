@@ -51,7 +51,22 @@ impl IntoResponse for FeedResponse {
 
 impl ApiResponse for FeedResponse {
     fn meta() -> MetaResponses {
-        let text = || MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")));
+        let schema = |format: Format| {
+            let mut schema = match format {
+                Format::Json => MetaSchema::new("object"),
+                Format::Atom | Format::Rss => MetaSchema::new("string"),
+            };
+            schema.description = Some(match format {
+                Format::Atom => "An Atom 1.0 document (RFC 4287) with Media RSS.",
+                Format::Rss => {
+                    "An RSS 2.0 document with `content:encoded`, `dc:creator`, `atom:link` and Media RSS."
+                }
+                Format::Json => {
+                    "A JSON Feed 1.1 document (https://www.jsonfeed.org/version/1.1/); a syndicated item names its original in `_dispatch.syndicated_from`."
+                }
+            });
+            MetaSchemaRef::Inline(Box::new(schema))
+        };
         MetaResponses {
             responses: vec![
                 MetaResponse {
@@ -63,7 +78,7 @@ impl ApiResponse for FeedResponse {
                         .into_iter()
                         .map(|f| MetaMediaType {
                             content_type: f.content_type(),
-                            schema: text(),
+                            schema: schema(f),
                         })
                         .collect(),
                     headers: read_headers(),
@@ -90,9 +105,7 @@ fn split(file: &str) -> Result<(&str, Format), ApiError> {
         .and_then(|(name, ext)| Some((name, Format::from_ext(ext)?)))
         .filter(|(name, _)| !name.is_empty())
         .ok_or_else(|| {
-            ApiError::NotFound(
-                "No such feed: feeds end in `.atom`, `.rss` or `.json`.".to_string(),
-            )
+            ApiError::NotFound("No such feed: feeds end in `.atom`, `.rss` or `.json`.".to_string())
         })
 }
 
@@ -203,7 +216,11 @@ impl FeedsApi {
     /// A tag's feed
     ///
     /// The articles with this tag, as the site's feed.
-    #[oai(path = "/feeds/tags/:file", method = "get", operation_id = "getTagFeed")]
+    #[oai(
+        path = "/feeds/tags/:file",
+        method = "get",
+        operation_id = "getTagFeed"
+    )]
     async fn tag(
         &self,
         state: Data<&AppState>,

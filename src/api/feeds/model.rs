@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use entity::{author, publisher, tag};
 use uuid::Uuid;
 
-use crate::api::articles::public_url;
 use crate::api::AppState;
+use crate::api::articles::public_url;
 use crate::auth::policy::Visibility;
 use crate::content::articles::{self, Filter, Include, Need, Record, Related};
 use crate::content::taxonomy::{self, AUTHOR_KEYS, PUBLISHER_KEYS, PageParams, TAG_KEYS};
@@ -175,8 +175,7 @@ pub struct Feed {
 pub fn xml_text(text: &str) -> String {
     text.chars()
         .filter(|c| {
-            matches!(c, '\t' | '\n' | '\r')
-                || (*c >= ' ' && *c != '\u{FFFE}' && *c != '\u{FFFF}')
+            matches!(c, '\t' | '\n' | '\r') || (*c >= ' ' && *c != '\u{FFFE}' && *c != '\u{FFFF}')
         })
         .collect()
 }
@@ -311,11 +310,11 @@ pub async fn collect(
         .map(|record| item(site, record, &related))
         .collect();
     let slug = subject.as_ref().map_or("", |s| s.slug.as_str());
-    let updated = items
-        .iter()
-        .map(|i| i.updated)
-        .max()
-        .unwrap_or_else(|| subject.as_ref().map_or(DateTime::<Utc>::UNIX_EPOCH, |s| s.updated));
+    let updated = items.iter().map(|i| i.updated).max().unwrap_or_else(|| {
+        subject
+            .as_ref()
+            .map_or(DateTime::<Utc>::UNIX_EPOCH, |s| s.updated)
+    });
     let (title, description, home_url) = match (&subject, kind) {
         (None, _) | (_, Kind::Site) => (
             site.name.clone(),
@@ -378,7 +377,14 @@ fn item(site: &Site, record: Record, related: &Related) -> Item {
     let image = m
         .featured_media_id
         .and_then(|id| related.media.get(&id))
-        .map(|media| image(site, media, m.featured_alt.as_deref(), m.featured_caption.as_deref()));
+        .map(|media| {
+            image(
+                site,
+                media,
+                m.featured_alt.as_deref(),
+                m.featured_caption.as_deref(),
+            )
+        });
     let original = m
         .syndicated_from_id
         .and_then(|id| related.publishers.get(&id))
