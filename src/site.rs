@@ -333,6 +333,23 @@ mod tests {
     }
 
     #[test]
+    fn the_api_address_is_configured_or_derived_from_the_bound_one() {
+        let bound = |a: &str| api_base_for(a.parse().unwrap());
+        assert_eq!(bound("127.0.0.1:8080"), "http://localhost:8080");
+        assert_eq!(bound("0.0.0.0:9000"), "http://localhost:9000");
+        assert_eq!(bound("10.1.2.3:80"), "http://10.1.2.3:80");
+        let s = Site::default()
+            .with_api("https://api.news.example/")
+            .unwrap();
+        assert_eq!(
+            s.api_url("/feeds/articles.atom"),
+            "https://api.news.example/feeds/articles.atom"
+        );
+        assert_eq!(Site::default().api, DEFAULT_API_BASE);
+        assert!(Site::default().with_api("api.news.example").is_err());
+    }
+
+    #[test]
     fn languages_are_bcp_47_in_canonical_case() {
         assert_eq!(language("en").as_deref(), Ok("en"));
         assert_eq!(language("en-gb").as_deref(), Ok("en-GB"));
