@@ -1,5 +1,5 @@
 //! The response cache of anonymous reads: the exact status-200 bytes and headers
-//! (`ETag` included) of anonymous `GET`s of the API, kept in memory by `moka`
+//! (`ETag` included) of anonymous `GET`s of the API and the feeds, kept in memory by `moka`
 //! (bounded in bytes, least recently used out first) and served without touching
 //! the database while they are current.
 //!
@@ -51,6 +51,13 @@ pub const CHANNEL: &str = migration::m20261129_000009_events::CHANNEL;
 /// readers see: a new comment is pending moderation, so it does not.
 fn changes_public(event_type: &str) -> bool {
     event_type != crate::content::events::EventType::CommentCreated.as_str()
+}
+
+/// Whether a read of `path` is one whose anonymous answers are public: tagged,
+/// `Cache-Control: public` and kept here. The API's (`/api/`) and the feeds'
+/// (`/feeds/`).
+pub fn public_read(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/feeds/")
 }
 
 /// How a response was served, in `X-Cache`.
@@ -375,7 +382,7 @@ pub async fn serve<E: Endpoint>(
         return Ok(Box::pin(next.call(req)).await?.into_response());
     };
     let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
-        && req.uri().path().starts_with("/api/")
+        && public_read(req.uri().path())
         && !req.headers().contains_key(header::AUTHORIZATION);
     if !cacheable {
         let mut bump = may_change_content(&req).then(|| BumpOnDrop {

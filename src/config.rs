@@ -44,6 +44,7 @@
 //! | `DISPATCH_PUBLISHER_URL_TEMPLATE`, `…_AUTHOR_…`, `…_TAG_…` | `/publishers/{slug}`, `/authors/{slug}`, `/tags/{slug}` |
 //! | `DISPATCH_DEFAULT_LANGUAGE` | `en`: the BCP 47 language of articles that name none |
 //! | `DISPATCH_SITE_NAME` | `Dispatch`: the site's name in its feeds |
+//! | `DISPATCH_PUBLIC_API_URL` | `http://` and `DISPATCH_BIND` (`localhost` for a loopback or `0.0.0.0` host): this API's public address, which feeds link to (themselves, their pages, photos) |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -541,6 +542,9 @@ impl Config {
                 .as_deref()
                 .map_or("en", str::trim),
             get("DISPATCH_SITE_NAME").as_deref().unwrap_or("Dispatch"),
+        )?
+        .with_api(
+            &get("DISPATCH_PUBLIC_API_URL").unwrap_or_else(|| crate::site::api_base_for(bind)),
         )?;
         let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, Secret::new(password))),

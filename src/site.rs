@@ -15,6 +15,9 @@ use uuid::Uuid;
 pub const ARTICLE_TEMPLATE: &str = "/{publisher}/{yyyy}/{mm}/{slug}";
 /// Where the site is when nothing says: a frontend's development server.
 pub const DEFAULT_BASE: &str = "http://localhost:3000";
+/// Where this API is reached when nothing says (`DISPATCH_PUBLIC_API_URL`) and the
+/// bound address tells nothing better: the default `DISPATCH_BIND`.
+pub const DEFAULT_API_BASE: &str = "http://localhost:8080";
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +139,9 @@ pub struct Site {
     pub default_language: String,
     /// The site's name in feeds and the news sitemap's fallback (`DISPATCH_SITE_NAME`).
     pub name: String,
+    /// This API's own public address (`DISPATCH_PUBLIC_API_URL`, no trailing slash):
+    /// what feeds link to for themselves, their next pages and the photos.
+    pub api: String,
 }
 
 impl Default for Site {
@@ -175,7 +181,20 @@ impl Site {
                 .map_err(anyhow::Error::msg)
                 .context("DISPATCH_DEFAULT_LANGUAGE")?,
             name: name.trim().to_string(),
+            api: DEFAULT_API_BASE.to_string(),
         })
+    }
+
+    /// This site with the API's public address `api` (`DISPATCH_PUBLIC_API_URL`).
+    pub fn with_api(mut self, api: &str) -> anyhow::Result<Self> {
+        self.api = base_url(api).context("DISPATCH_PUBLIC_API_URL")?;
+        Ok(self)
+    }
+
+    /// A path of this API made absolute (`/media/x/w1024.jpg` →
+    /// `https://api.news.example/media/x/w1024.jpg`).
+    pub fn api_url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
     }
 
     /// The public URL of an article; `None` while it has no publication time and the
@@ -226,6 +245,17 @@ fn base_url(text: &str) -> anyhow::Result<String> {
         bail!("must not carry a query, a fragment or credentials");
     }
     Ok(parsed.as_str().trim_end_matches('/').to_string())
+}
+
+/// The API's address when `DISPATCH_PUBLIC_API_URL` is not set: `http://` and the
+/// bound address, with `localhost` for a loopback or unspecified (`0.0.0.0`) host.
+pub fn api_base_for(bind: std::net::SocketAddr) -> String {
+    let ip = bind.ip();
+    if ip.is_loopback() || ip.is_unspecified() {
+        format!("http://localhost:{}", bind.port())
+    } else {
+        format!("http://{bind}")
+    }
 }
 
 /// A BCP 47 language tag in its canonical form (`en-gb` → `en-GB`, `iw` → `he`), or
@@ -300,6 +330,23 @@ mod tests {
         ] {
             assert!(base_url(bad).is_err(), "{bad} was taken");
         }
+    }
+
+    #[test]
+    fn the_api_address_is_configured_or_derived_from_the_bound_one() {
+        let bound = |a: &str| api_base_for(a.parse().unwrap());
+        assert_eq!(bound("127.0.0.1:8080"), "http://localhost:8080");
+        assert_eq!(bound("0.0.0.0:9000"), "http://localhost:9000");
+        assert_eq!(bound("10.1.2.3:80"), "http://10.1.2.3:80");
+        let s = Site::default()
+            .with_api("https://api.news.example/")
+            .unwrap();
+        assert_eq!(
+            s.api_url("/feeds/articles.atom"),
+            "https://api.news.example/feeds/articles.atom"
+        );
+        assert_eq!(Site::default().api, DEFAULT_API_BASE);
+        assert!(Site::default().with_api("api.news.example").is_err());
     }
 
     #[test]

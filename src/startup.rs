@@ -180,7 +180,7 @@ async fn limit_body<E: Endpoint>(
     Ok(next.call(req).await?.into_response())
 }
 
-/// Conditional reads and caching for the API: every successful GET gets a strong
+/// Conditional reads and caching for the API and the feeds: every successful GET gets a strong
 /// `ETag` over its exact body (an article's starts with its version, which the
 /// handler sets), `If-None-Match` on it answers 304, and `Cache-Control` is public
 /// for anonymous reads and `private, no-store` for authenticated ones, unless the
@@ -223,7 +223,7 @@ async fn caching<E: Endpoint>(
     cors: bool,
 ) -> poem::Result<Response> {
     let read = req.method() == Method::GET;
-    let api = req.uri().path().starts_with("/api/");
+    let api = cache::public_read(req.uri().path());
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let if_none_match = req
         .headers()

@@ -149,6 +149,24 @@ impl Keyed for CommentList {
     }
 }
 
+impl Keyed for super::feeds::model::Feed {
+    /// A feed is a list of articles (`list:articles`, purged after any article
+    /// write) with its items and, for a publisher's, author's or tag's, that row.
+    fn keys(&self, out: &mut Keys) {
+        use super::feeds::model::Kind;
+        out.add("list", "articles");
+        if let Some(id) = self.subject {
+            let kind = match self.kind {
+                Kind::Publisher => "publisher",
+                Kind::Author => "author",
+                Kind::Site | Kind::Tag => "tag",
+            };
+            out.add(kind, id);
+        }
+        ids(out, "article", self.items.iter().map(|i| &i.id));
+    }
+}
+
 /// Private resources: never public, so nothing to purge.
 macro_rules! unkeyed {
     ($($ty:ty),+) => {$(

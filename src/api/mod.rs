@@ -10,6 +10,7 @@ pub mod body;
 pub mod comments;
 pub mod events;
 pub mod examples;
+pub mod feeds;
 pub mod fields;
 pub mod found;
 pub mod health;
@@ -67,6 +68,9 @@ pub enum ApiTags {
     /// Keys for frontends and services (`Authorization: Bearer dsp_live_…`), shown once
     /// and stored hashed (admins only).
     ApiKeys,
+    /// Feeds of published articles for feed readers and aggregators: Atom 1.0, RSS 2.0
+    /// and JSON Feed 1.1, for the whole site and each publisher, author and tag.
+    Feeds,
     /// Liveness and readiness for orchestrators.
     Health,
 }
@@ -190,6 +194,7 @@ pub type Apis = (
     events::EventsApi,
     webhooks::WebhooksApi,
     api_keys::ApiKeysApi,
+    feeds::FeedsApi,
     health::HealthApi,
 );
 
@@ -209,6 +214,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             events::EventsApi,
             webhooks::WebhooksApi,
             api_keys::ApiKeysApi,
+            feeds::FeedsApi,
             health::HealthApi,
         ),
         "Dispatch",

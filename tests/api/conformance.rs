@@ -1891,6 +1891,48 @@ async fn every_operation_answers_as_the_spec_says() {
     )
     .await;
 
+    // Feeds: the site's in each format, a publisher's, an author's and a tag's.
+    let feed_outlet = app
+        .create(&format!("{v1}/publishers"), json!({"name": "Feed Outlet"}))
+        .await;
+    let feed_author = app
+        .create(&format!("{v1}/authors"), json!({"name": "Feed Writer"}))
+        .await;
+    let feed_tag = app
+        .create(&format!("{v1}/tags"), json!({"name": "Feed Topic"}))
+        .await;
+    app.article(
+        feed_outlet["id"].as_str().unwrap(),
+        json!({"status": "published", "author_ids": [feed_author["id"]], "tag_ids": [feed_tag["id"]]}),
+    )
+    .await;
+    for ext in ["atom", "rss", "json"] {
+        let site = c
+            .expect(&app, Call::get(format!("/feeds/articles.{ext}")), 200)
+            .await;
+        let etag = site.header("etag").unwrap().to_string();
+        c.expect(
+            &app,
+            Call::get(format!("/feeds/articles.{ext}")).header("if-none-match", &etag),
+            304,
+        )
+        .await;
+    }
+    for (kind, row) in [
+        ("publishers", &feed_outlet),
+        ("authors", &feed_author),
+        ("tags", &feed_tag),
+    ] {
+        let slug = row["slug"].as_str().unwrap();
+        c.expect(&app, Call::get(format!("/feeds/{kind}/{slug}.atom")), 200)
+            .await;
+        c.expect(&app, Call::get(format!("/feeds/{kind}/nowhere.rss")), 404)
+            .await;
+    }
+    c.expect(&app, Call::get("/feeds/articles.xml"), 404).await;
+    c.expect(&app, Call::get("/feeds/articles.json?cursor=x"), 400)
+        .await;
+
     // The events feed: the changes above, each event checked against its type's schema.
     let events = format!("{v1}/events");
     c.expect(

@@ -21,6 +21,7 @@ mod demo;
 mod edge;
 mod events;
 mod examples;
+mod feeds;
 mod fields;
 mod hostile;
 mod limits;

@@ -7,7 +7,7 @@ mod responses;
 mod views;
 
 use self::edit::{apply, check_if_match, made_slugs, saved};
-pub(crate) use self::views::{need, view};
+pub(crate) use self::views::{need, public_url, view};
 pub use edit::IfMatch;
 pub use responses::{
     ArticleCreated, ArticleDeleteError, ArticleRead, ArticleReadError, ArticleSaved,
