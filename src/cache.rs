@@ -1,5 +1,5 @@
 //! The response cache of anonymous reads: the exact status-200 bytes and headers
-//! (`ETag` included) of anonymous `GET`s of the API, kept in memory by `moka`
+//! (`ETag` included) of anonymous `GET`s of the API and the sitemaps, kept in memory by `moka`
 //! (bounded in bytes, least recently used out first) and served without touching
 //! the database while they are current.
 //!
@@ -13,8 +13,9 @@
 //!   lets go of everything, except for a new comment still pending, which no
 //!   reader sees; while not listening, nothing is served from memory);
 //! - the clock has not reached the next moment a scheduled article becomes public
-//!   (as known when the entry was made), which also bounds the `max-age` it
-//!   answers with;
+//!   (as known when the entry was made), nor the moment the response itself says
+//!   it changes ([`ChangesAt`]: the news sitemap's oldest article leaving its
+//!   window), which also bounds the `max-age` it answers with;
 //! - it was made for the same request: path, decoded query, and (when CORS is
 //!   configured) what decides the CORS headers.
 //!
@@ -39,7 +40,9 @@ use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::clock::SharedClock;
 use crate::config::CacheConfig;
+use crate::content::ChangesAt;
 use crate::content::articles::next_public_change;
+use crate::content::sitemaps::is_sitemap;
 use crate::etag::none_match;
 
 /// The PostgreSQL channel every recorded event notifies at commit, with its type
@@ -374,7 +377,7 @@ pub async fn serve<E: Endpoint>(
         return Ok(Box::pin(next.call(req)).await?.into_response());
     };
     let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
-        && req.uri().path().starts_with("/api/")
+        && (req.uri().path().starts_with("/api/") || is_sitemap(req.uri().path()))
         && !req.headers().contains_key(header::AUTHORIZATION);
     if !cacheable {
         let mut bump = may_change_content(&req).then(|| BumpOnDrop {
@@ -437,11 +440,13 @@ pub async fn serve<E: Endpoint>(
             // The first publication after `now` (before the handler's own time), as
             // of the data the handler read unless the generation moved on: the
             // entry expires no later than the first change of what it shows.
+            // And no later than the response says it changes by the clock alone.
+            let changes = resp.extensions().get::<ChangesAt>().map(|c| c.0);
             let until = cache.until(generation, now).await.map(|until| {
-                match (until, cache.max_life.map(|life| now + life)) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
+                [until, cache.max_life.map(|life| now + life), changes]
+                    .into_iter()
+                    .flatten()
+                    .min()
             });
             let (parts, body) = resp.into_parts();
             let body = body.into_bytes().await?;

@@ -43,6 +43,8 @@
 //! | `DISPATCH_PUBLISHER_URL_TEMPLATE`, `…_AUTHOR_…`, `…_TAG_…` | `/publishers/{slug}`, `/authors/{slug}`, `/tags/{slug}` |
 //! | `DISPATCH_DEFAULT_LANGUAGE` | `en`: the BCP 47 language of articles that name none |
 //! | `DISPATCH_SITE_NAME` | `Dispatch`: the site's name in its feeds |
+//! | `DISPATCH_PUBLIC_API_URL` | `http://localhost:8080`: where Dispatch itself is reached from outside (the sitemap index's links) |
+//! | `DISPATCH_SITEMAP_PAGE_SIZE` | `50000`: URLs per child sitemap (the sitemaps.org maximum; smaller only for tests) |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -514,13 +516,35 @@ impl Config {
             get("DISPATCH_PUBLIC_SITE_URL")
                 .as_deref()
                 .unwrap_or(crate::site::DEFAULT_BASE),
-            get("DISPATCH_ARTICLE_URL_TEMPLATE").as_deref().map(str::trim),
-            get("DISPATCH_PUBLISHER_URL_TEMPLATE").as_deref().map(str::trim),
-            get("DISPATCH_AUTHOR_URL_TEMPLATE").as_deref().map(str::trim),
+            get("DISPATCH_ARTICLE_URL_TEMPLATE")
+                .as_deref()
+                .map(str::trim),
+            get("DISPATCH_PUBLISHER_URL_TEMPLATE")
+                .as_deref()
+                .map(str::trim),
+            get("DISPATCH_AUTHOR_URL_TEMPLATE")
+                .as_deref()
+                .map(str::trim),
             get("DISPATCH_TAG_URL_TEMPLATE").as_deref().map(str::trim),
-            get("DISPATCH_DEFAULT_LANGUAGE").as_deref().map_or("en", str::trim),
+            get("DISPATCH_DEFAULT_LANGUAGE")
+                .as_deref()
+                .map_or("en", str::trim),
             get("DISPATCH_SITE_NAME").as_deref().unwrap_or("Dispatch"),
+        )?
+        .with_api_base(
+            get("DISPATCH_PUBLIC_API_URL")
+                .as_deref()
+                .unwrap_or(crate::site::DEFAULT_API_BASE),
         )?;
+        let site = Site {
+            sitemap_page: number(
+                &get,
+                "DISPATCH_SITEMAP_PAGE_SIZE",
+                crate::site::SITEMAP_PAGE,
+                1..=crate::site::SITEMAP_PAGE,
+            )?,
+            ..site
+        };
         let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, Secret::new(password))),
             (None, None) => None,

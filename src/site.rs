@@ -15,6 +15,10 @@ use uuid::Uuid;
 pub const ARTICLE_TEMPLATE: &str = "/{publisher}/{yyyy}/{mm}/{slug}";
 /// Where the site is when nothing says: a frontend's development server.
 pub const DEFAULT_BASE: &str = "http://localhost:3000";
+/// Where Dispatch itself is reached from outside when nothing says.
+pub const DEFAULT_API_BASE: &str = "http://localhost:8080";
+/// The most URLs a sitemap may list (sitemaps.org), and a child sitemap's size.
+pub const SITEMAP_PAGE: u64 = 50_000;
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +140,12 @@ pub struct Site {
     pub default_language: String,
     /// The site's name in feeds and the news sitemap's fallback (`DISPATCH_SITE_NAME`).
     pub name: String,
+    /// Dispatch's own public address (`DISPATCH_PUBLIC_API_URL`, no trailing slash):
+    /// where the sitemap index points at its child sitemaps.
+    pub api_base: String,
+    /// How many URLs a child sitemap lists (`DISPATCH_SITEMAP_PAGE_SIZE`, at most
+    /// [`SITEMAP_PAGE`]; smaller only to test the paging).
+    pub sitemap_page: u64,
 }
 
 impl Default for Site {
@@ -175,7 +185,21 @@ impl Site {
                 .map_err(anyhow::Error::msg)
                 .context("DISPATCH_DEFAULT_LANGUAGE")?,
             name: name.trim().to_string(),
+            api_base: DEFAULT_API_BASE.to_string(),
+            sitemap_page: SITEMAP_PAGE,
         })
+    }
+
+    /// This site with Dispatch's public address at `api_base` (checked as the site's base is).
+    pub fn with_api_base(mut self, api_base: &str) -> anyhow::Result<Self> {
+        self.api_base = base_url(api_base).context("DISPATCH_PUBLIC_API_URL")?;
+        Ok(self)
+    }
+
+    /// A path of Dispatch made absolute (`/sitemaps/tags-1.xml` →
+    /// `https://api.news.example/sitemaps/tags-1.xml`).
+    pub fn api_url(&self, path: &str) -> String {
+        format!("{}{path}", self.api_base)
     }
 
     /// The public URL of an article; `None` while it has no publication time and the
@@ -261,7 +285,10 @@ mod tests {
                 .as_deref(),
             Some("https://news.example/the-ledger/2026/03/sea-wall")
         );
-        assert_eq!(s.article_url("the-ledger", None, "sea-wall", Uuid::nil()), None);
+        assert_eq!(
+            s.article_url("the-ledger", None, "sea-wall", Uuid::nil()),
+            None
+        );
         let undated = site("https://news.example/base", "/a/{slug}-{id}");
         assert_eq!(
             undated.article_url("x", None, "s", Uuid::nil()).as_deref(),
@@ -289,7 +316,12 @@ mod tests {
             assert!(Template::parse(bad, &all).is_err(), "{bad} was taken");
         }
         assert!(Template::parse("/{publisher}/{slug}", &["slug", "id"]).is_err());
-        for bad in ["news.example", "ftp://news.example", "https://news.example/?a=1", "https://u:p@news.example"] {
+        for bad in [
+            "news.example",
+            "ftp://news.example",
+            "https://news.example/?a=1",
+            "https://u:p@news.example",
+        ] {
             assert!(base_url(bad).is_err(), "{bad} was taken");
         }
     }
@@ -301,7 +333,9 @@ mod tests {
         assert_eq!(language("zh-hant-tw").as_deref(), Ok("zh-Hant-TW"));
         assert_eq!(language("ar").as_deref(), Ok("ar"));
         assert_eq!(language("iw").as_deref(), Ok("he"));
-        for bad in ["", "english", "en_US", "e", "en-", "-en", "123", "und", "en-US-x-", "xx"] {
+        for bad in [
+            "", "english", "en_US", "e", "en-", "-en", "123", "und", "en-US-x-", "xx",
+        ] {
             assert!(language(bad).is_err(), "{bad} was taken");
         }
     }

@@ -221,7 +221,8 @@ async fn caching<E: Endpoint>(
     cors: bool,
 ) -> poem::Result<Response> {
     let read = req.method() == Method::GET;
-    let api = req.uri().path().starts_with("/api/");
+    let api = req.uri().path().starts_with("/api/")
+        || crate::content::sitemaps::is_sitemap(req.uri().path());
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let if_none_match = req
         .headers()

@@ -15,6 +15,7 @@ mod m20261129_000008_search_statistics;
 pub mod m20261129_000009_events;
 mod m20261129_000010_media;
 mod m20261129_000011_seo;
+pub mod m20261129_000014_sitemap_index;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_events::Migration),
             Box::new(m20261129_000010_media::Migration),
             Box::new(m20261129_000011_seo::Migration),
+            Box::new(m20261129_000014_sitemap_index::Migration),
         ]
     }
 }

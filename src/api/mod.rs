@@ -17,6 +17,7 @@ pub mod media;
 pub mod params;
 pub mod publishers;
 pub mod security;
+pub mod sitemaps;
 pub mod spec;
 pub mod tags;
 pub mod upload;
@@ -61,6 +62,8 @@ pub enum ApiTags {
     Webhooks,
     /// Liveness and readiness for orchestrators.
     Health,
+    /// Sitemaps for search engines: the index, its children, and the Google News sitemap.
+    Sitemaps,
 }
 
 /// The `meta` of every list.
@@ -181,6 +184,7 @@ pub type Apis = (
     events::EventsApi,
     webhooks::WebhooksApi,
     health::HealthApi,
+    sitemaps::SitemapsApi,
 );
 
 /// The OpenAPI service with every resource, as served and as written to `openapi.yaml`.
@@ -198,6 +202,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             events::EventsApi,
             webhooks::WebhooksApi,
             health::HealthApi,
+            sitemaps::SitemapsApi,
         ),
         "Dispatch",
         env!("CARGO_PKG_VERSION"),

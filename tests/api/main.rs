@@ -44,6 +44,7 @@ mod readme;
 mod receiver;
 mod schema_rules;
 mod sessions;
+mod sitemaps;
 mod tags;
 mod tokens;
 mod users;

@@ -166,7 +166,11 @@ pub(super) fn need(fields: &Selection) -> Need {
 }
 
 /// The public URL of an article on `site`, if its publisher is among `related`'s.
-pub(crate) fn public_url(site: &Site, m: &entity::article::Model, related: &Related) -> Option<String> {
+pub(crate) fn public_url(
+    site: &Site,
+    m: &entity::article::Model,
+    related: &Related,
+) -> Option<String> {
     let publisher = related.publishers.get(&m.publisher_id)?;
     site.article_url(&publisher.slug, m.published_at, &m.slug, m.id)
 }
