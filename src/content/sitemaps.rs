@@ -6,18 +6,19 @@
 //! `noindex` ones are never listed.
 //!
 //! Statements per document, whatever the number of rows: the index 5; an article
-//! child 1 + `page size / BATCH` (11 at 50,000 URLs), each an index range scan; a
+//! child at most 2 + [`BATCHES`] (12), each an index range scan; a
 //! publishers', authors' or tags' child 1; the news sitemap 1.
 
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use entity::{article, publisher};
-use migration::m20261129_000014_sitemap_index::SITEMAP_WHERE;
+use migration::m20261129_000014_sitemap_index::{SITEMAP_INDEX, SITEMAP_WHERE};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, RelationDef, Select, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef, Select, Statement,
+    TryGetableMany,
 };
 use uuid::Uuid;
 
@@ -33,9 +34,10 @@ pub const NEWS_NS: &str = "http://www.google.com/schemas/sitemap-news/0.9";
 pub const NEWS_WINDOW: Duration = Duration::hours(48);
 /// The most articles the news sitemap lists (Google News: 1,000).
 pub const NEWS_MAX: u64 = 1_000;
-/// Rows an article child reads per statement: memory stays bounded by it and the
-/// number of statements by the page size divided by it.
-const BATCH: u64 = 5_000;
+/// How many keyset statements read an article child's rows: each reads a tenth of
+/// the page (5,000 rows at 50,000), so memory stays bounded by that and the number
+/// of statements by this, whatever the page size.
+const BATCHES: u64 = 10;
 
 /// Whether a path is one of the sitemaps' (served and cached as public reads).
 pub fn is_sitemap(path: &str) -> bool {
@@ -157,6 +159,33 @@ fn listed(at: DateTime<Utc>) -> Select<article::Entity> {
     articles::public(article::Entity::find(), at).filter(Expr::cust(SITEMAP_WHERE))
 }
 
+/// `select` (of [`listed`] articles) as SQL on the sitemaps' index. PostgreSQL picks
+/// it by its statistics; SQLite, which has none, would take the `(status,
+/// published_at)` index and sort every row, so there the statement names it.
+fn on_index(backend: DbBackend, select: Select<article::Entity>) -> Statement {
+    let mut statement = select.build(backend);
+    if backend == DbBackend::Sqlite {
+        statement.sql = statement.sql.replacen(
+            "FROM \"articles\"",
+            &format!("FROM \"articles\" INDEXED BY {SITEMAP_INDEX}"),
+            1,
+        );
+    }
+    statement
+}
+
+/// The rows of `statement`, each as the tuple `T`.
+async fn rows<T: TryGetableMany>(
+    db: &DatabaseConnection,
+    statement: Statement,
+) -> Result<Vec<T>, ApiError> {
+    let mut out = Vec::new();
+    for row in db.query_all_raw(statement).await? {
+        out.push(row.try_get_many_by_index::<T>()?);
+    }
+    Ok(out)
+}
+
 /// The article → publisher join.
 fn carrier() -> RelationDef {
     article::Entity::belongs_to(publisher::Entity)
@@ -172,17 +201,18 @@ async fn article_pages(
     size: u64,
     at: DateTime<Utc>,
 ) -> Result<Vec<Option<DateTime<Utc>>>, ApiError> {
-    let backend = db.get_database_backend();
-    let inner = listed(at)
-        .select_only()
-        .column(article::Column::UpdatedAt)
-        .expr_as(
-            Expr::cust(
-                "ROW_NUMBER() OVER (ORDER BY \"articles\".\"published_at\", \"articles\".\"id\")",
+    let inner = on_index(
+        db.get_database_backend(),
+        listed(at)
+            .select_only()
+            .column(article::Column::UpdatedAt)
+            .expr_as(
+                Expr::cust(
+                    "ROW_NUMBER() OVER (ORDER BY \"articles\".\"published_at\", \"articles\".\"id\")",
+                ),
+                "rn",
             ),
-            "rn",
-        )
-        .build(backend);
+    );
     pages(db, inner, size).await
 }
 
@@ -228,14 +258,18 @@ async fn news_summary(
     db: &DatabaseConnection,
     at: DateTime<Utc>,
 ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
-    let found: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = in_window(listed(at), at)
-        .select_only()
-        .column_as(article::Column::UpdatedAt.max(), "lastmod")
-        .column_as(article::Column::PublishedAt.min(), "oldest")
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(found.unwrap_or((None, None)))
+    let found: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = rows(
+        db,
+        on_index(
+            db.get_database_backend(),
+            in_window(listed(at), at)
+                .select_only()
+                .column_as(article::Column::UpdatedAt.max(), "lastmod")
+                .column_as(article::Column::PublishedAt.min(), "oldest"),
+        ),
+    )
+    .await?;
+    Ok(found.into_iter().next().unwrap_or((None, None)))
 }
 
 fn in_window(query: Select<article::Entity>, at: DateTime<Utc>) -> Select<article::Entity> {
@@ -301,7 +335,7 @@ type ArticleRow = (Uuid, String, DateTime<Utc>, DateTime<Utc>, String);
 /// Article child `page` (from 1) at `at`; `None` past the last (page 1 always
 /// exists, empty on an empty site). Its first key is found by skipping the pages
 /// before it in the index (index-only), then its rows are read from there in
-/// keyset batches of [`BATCH`].
+/// keyset batches of a tenth of the page ([`BATCHES`]).
 pub async fn articles(
     db: &DatabaseConnection,
     site: &Site,
@@ -312,27 +346,27 @@ pub async fn articles(
     let Some(skip) = (page - 1).checked_mul(size) else {
         return Ok(None);
     };
+    let backend = db.get_database_backend();
     let mut key: Option<(DateTime<Utc>, Uuid)> = None;
     if skip > 0 {
-        key = listed(at)
+        let start = listed(at)
             .select_only()
             .columns([article::Column::PublishedAt, article::Column::Id])
             .order_by_asc(article::Column::PublishedAt)
             .order_by_asc(article::Column::Id)
             .offset(skip)
-            .limit(1)
-            .into_tuple()
-            .one(db)
-            .await?;
+            .limit(1);
+        key = rows(db, on_index(backend, start)).await?.into_iter().next();
         if key.is_none() {
             return Ok(None);
         }
     }
+    let batch = size.div_ceil(BATCHES).max(1);
     let mut xml = urlset();
     let mut left = size;
     let mut inclusive = true;
     while left > 0 {
-        let take = left.min(BATCH);
+        let take = left.min(batch);
         let mut query = listed(at)
             .select_only()
             .columns([
@@ -346,13 +380,11 @@ pub async fn articles(
         if let Some((published_at, id)) = key {
             query = query.filter(from_key(published_at, id, inclusive));
         }
-        let rows: Vec<ArticleRow> = query
+        let query = query
             .order_by_asc(article::Column::PublishedAt)
             .order_by_asc(article::Column::Id)
-            .limit(take)
-            .into_tuple()
-            .all(db)
-            .await?;
+            .limit(take);
+        let rows: Vec<ArticleRow> = rows(db, on_index(backend, query)).await?;
         for (id, slug, published_at, updated_at, publisher_slug) in &rows {
             if let Some(url) = site.article_url(publisher_slug, Some(*published_at), slug, *id) {
                 entry(&mut xml, "url", &url, Some(*updated_at));
@@ -438,7 +470,7 @@ pub async fn news(
     site: &Site,
     at: DateTime<Utc>,
 ) -> Result<Document, ApiError> {
-    let rows: Vec<NewsRow> = in_window(listed(at), at)
+    let query = in_window(listed(at), at)
         .select_only()
         .columns([
             article::Column::Id,
@@ -453,10 +485,8 @@ pub async fn news(
         .join(JoinType::InnerJoin, carrier())
         .order_by_desc(article::Column::PublishedAt)
         .order_by_desc(article::Column::Id)
-        .limit(NEWS_MAX)
-        .into_tuple()
-        .all(db)
-        .await?;
+        .limit(NEWS_MAX);
+    let rows: Vec<NewsRow> = rows(db, on_index(db.get_database_backend(), query)).await?;
     let fallback = news_language(&site.default_language).unwrap_or_else(|| "en".to_string());
     let mut xml = format!("{HEADER}<urlset xmlns=\"{NS}\" xmlns:news=\"{NEWS_NS}\">\n");
     for (id, slug, published_at, updated_at, title, language, publisher_slug, name) in &rows {
