@@ -19,6 +19,8 @@
 //! - it was made for the same request: path, decoded query, and (when CORS is
 //!   configured) what decides the CORS headers.
 //!
+//! Bodies over [`MAX_ENTRY`] (a large sitemap) are answered but not kept.
+//!
 //! A read the database cannot serve (503) gets the last entry for its request if it
 //! is within `max-age` + `stale-if-error`. Requests with `Authorization` never come
 //! from or go into the cache.
@@ -109,6 +111,12 @@ pub struct Settings {
     /// Whether anonymous reads go to a replica.
     pub replica: bool,
 }
+
+/// The largest body kept: an article sitemap of 50,000 URLs (about 6 MB) would push
+/// hundreds of API pages out of the budget for a crawler's one visit; it is made
+/// again (in well under a second) when asked again, and carries its `ETag` and
+/// `Cache-Control` for downstream caches all the same.
+pub const MAX_ENTRY: usize = 1024 * 1024;
 
 /// An entry's longest life when reads come from a replica.
 pub const REPLICA_MAX_LIFE: chrono::Duration = chrono::Duration::seconds(1);
@@ -459,8 +467,9 @@ pub async fn serve<E: Endpoint>(
                 headers,
                 body,
             });
-            // Not kept when made from a database that could not say when it expires.
-            if until.is_ok() {
+            // Not kept when made from a database that could not say when it expires,
+            // nor when it is too large to keep.
+            if until.is_ok() && entry.body.len() <= MAX_ENTRY {
                 cache.store(key, entry.clone());
             }
             let control = cache.cache_control(&entry, now);

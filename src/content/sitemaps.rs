@@ -253,12 +253,12 @@ async fn taxonomy_pages(
     pages(db, inner, size).await
 }
 
-/// The news sitemap's newest `updated_at` and oldest `published_at` at `at`.
-async fn news_summary(
-    db: &DatabaseConnection,
-    at: DateTime<Utc>,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
-    let found: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = rows(
+/// The news sitemap's newest `updated_at` and oldest `published_at`.
+type Summary = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The news sitemap's [`Summary`] at `at`.
+async fn news_summary(db: &DatabaseConnection, at: DateTime<Utc>) -> Result<Summary, ApiError> {
+    let found: Vec<Summary> = rows(
         db,
         on_index(
             db.get_database_backend(),
@@ -311,22 +311,15 @@ pub async fn index(
     })
 }
 
-/// Rows at or after (`inclusive`) or after the key `(published_at, id)`, written
-/// so that both databases range-scan the index from it.
+/// Rows at or after (`inclusive`) or after the key `(published_at, id)`: a row-value
+/// comparison, which both databases read as a range of the `(published_at, id)`
+/// index (PostgreSQL estimates the OR form badly and sorts instead).
 fn from_key(published_at: DateTime<Utc>, id: Uuid, inclusive: bool) -> Condition {
-    let same = article::Column::PublishedAt.eq(published_at);
-    let id_cond = if inclusive {
-        article::Column::Id.gte(id)
-    } else {
-        article::Column::Id.gt(id)
-    };
-    Condition::all()
-        .add(article::Column::PublishedAt.gte(published_at))
-        .add(
-            Condition::any()
-                .add(article::Column::PublishedAt.gt(published_at))
-                .add(Condition::all().add(same).add(id_cond)),
-        )
+    use sea_orm::sea_query::ExprTrait as _;
+    let col = |c: article::Column| Expr::col((article::Entity, c));
+    let row = Expr::tuple([col(article::Column::PublishedAt), col(article::Column::Id)]);
+    let key = Expr::tuple([Expr::val(published_at), Expr::val(id)]);
+    Condition::all().add(if inclusive { row.gte(key) } else { row.gt(key) })
 }
 
 /// One listed article of a child sitemap.
