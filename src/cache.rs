@@ -1,5 +1,5 @@
 //! The response cache of anonymous reads: the exact status-200 bytes and headers
-//! (`ETag` included) of anonymous `GET`s of the API and the feeds, kept in memory by `moka`
+//! (`ETag` included) of anonymous `GET`s of the API, the feeds and the sitemaps, kept in memory by `moka`
 //! (bounded in bytes, least recently used out first) and served without touching
 //! the database while they are current.
 //!
@@ -13,10 +13,13 @@
 //!   lets go of everything, except for a new comment still pending, which no
 //!   reader sees; while not listening, nothing is served from memory);
 //! - the clock has not reached the next moment a scheduled article becomes public
-//!   (as known when the entry was made), which also bounds the `max-age` it
-//!   answers with;
+//!   (as known when the entry was made), nor the moment the response itself says
+//!   it changes ([`ChangesAt`]: the news sitemap's oldest article leaving its
+//!   window), which also bounds the `max-age` it answers with;
 //! - it was made for the same request: path, decoded query, and (when CORS is
 //!   configured) what decides the CORS headers.
+//!
+//! Bodies over [`MAX_ENTRY`] (a large sitemap) are answered but not kept.
 //!
 //! A read the database cannot serve (503) gets the last entry for its request if it
 //! is within `max-age` + `stale-if-error`. Requests with `Authorization` never come
@@ -40,7 +43,9 @@ use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::clock::SharedClock;
 use crate::config::CacheConfig;
+use crate::content::ChangesAt;
 use crate::content::articles::next_public_change;
+use crate::content::sitemaps::is_sitemap;
 use crate::etag::none_match;
 
 /// The PostgreSQL channel every recorded event notifies at commit, with its type
@@ -55,9 +60,9 @@ fn changes_public(event_type: &str) -> bool {
 
 /// Whether a read of `path` is one whose anonymous answers are public: tagged,
 /// `Cache-Control: public` and kept here. The API's (`/api/`) and the feeds'
-/// (`/feeds/`).
+/// (`/feeds/`) and the sitemaps'.
 pub fn public_read(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/feeds/")
+    path.starts_with("/api/") || path.starts_with("/feeds/") || is_sitemap(path)
 }
 
 /// How a response was served, in `X-Cache`.
@@ -114,6 +119,12 @@ pub struct Settings {
     /// Whether anonymous reads go to a replica.
     pub replica: bool,
 }
+
+/// The largest body kept: an article sitemap of 50,000 URLs (about 6 MB) would push
+/// hundreds of API pages out of the budget for a crawler's one visit; it is made
+/// again (in well under a second) when asked again, and carries its `ETag` and
+/// `Cache-Control` for downstream caches all the same.
+pub const MAX_ENTRY: usize = 1024 * 1024;
 
 /// An entry's longest life when reads come from a replica.
 pub const REPLICA_MAX_LIFE: chrono::Duration = chrono::Duration::seconds(1);
@@ -453,11 +464,13 @@ pub async fn serve<E: Endpoint>(
             // The first publication after `now` (before the handler's own time), as
             // of the data the handler read unless the generation moved on: the
             // entry expires no later than the first change of what it shows.
+            // And no later than the response says it changes by the clock alone.
+            let changes = resp.extensions().get::<ChangesAt>().map(|c| c.0);
             let until = cache.until(generation, now).await.map(|until| {
-                match (until, cache.max_life.map(|life| now + life)) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
+                [until, cache.max_life.map(|life| now + life), changes]
+                    .into_iter()
+                    .flatten()
+                    .min()
             });
             let (parts, body) = resp.into_parts();
             let body = body.into_bytes().await?;
@@ -470,8 +483,9 @@ pub async fn serve<E: Endpoint>(
                 headers,
                 body,
             });
-            // Not kept when made from a database that could not say when it expires.
-            if until.is_ok() {
+            // Not kept when made from a database that could not say when it expires,
+            // nor when it is too large to keep.
+            if until.is_ok() && entry.body.len() <= MAX_ENTRY {
                 cache.store(key, entry.clone());
             }
             let control = cache.cache_control(&entry, now);

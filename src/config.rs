@@ -45,6 +45,7 @@
 //! | `DISPATCH_DEFAULT_LANGUAGE` | `en`: the BCP 47 language of articles that name none |
 //! | `DISPATCH_SITE_NAME` | `Dispatch`: the site's name in its feeds |
 //! | `DISPATCH_PUBLIC_API_URL` | `http://` and `DISPATCH_BIND` (`localhost` for a loopback or `0.0.0.0` host): this API's public address, which feeds link to (themselves, their pages, photos) |
+//! | `DISPATCH_SITEMAP_PAGE_SIZE` | `50000`: URLs per child sitemap (the sitemaps.org maximum; smaller only for tests) |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -546,6 +547,15 @@ impl Config {
         .with_api(
             &get("DISPATCH_PUBLIC_API_URL").unwrap_or_else(|| crate::site::api_base_for(bind)),
         )?;
+        let site = Site {
+            sitemap_page: number(
+                &get,
+                "DISPATCH_SITEMAP_PAGE_SIZE",
+                crate::site::SITEMAP_PAGE,
+                1..=crate::site::SITEMAP_PAGE,
+            )?,
+            ..site
+        };
         let bootstrap_admin = match (get("DISPATCH_ADMIN_EMAIL"), get("DISPATCH_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, Secret::new(password))),
             (None, None) => None,

@@ -18,6 +18,8 @@ pub const DEFAULT_BASE: &str = "http://localhost:3000";
 /// Where this API is reached when nothing says (`DISPATCH_PUBLIC_API_URL`) and the
 /// bound address tells nothing better: the default `DISPATCH_BIND`.
 pub const DEFAULT_API_BASE: &str = "http://localhost:8080";
+/// The most URLs a sitemap may list (sitemaps.org), and a child sitemap's size.
+pub const SITEMAP_PAGE: u64 = 50_000;
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,8 +142,12 @@ pub struct Site {
     /// The site's name in feeds and the news sitemap's fallback (`DISPATCH_SITE_NAME`).
     pub name: String,
     /// This API's own public address (`DISPATCH_PUBLIC_API_URL`, no trailing slash):
-    /// what feeds link to for themselves, their next pages and the photos.
+    /// what feeds link to for themselves, their next pages and the photos, and where
+    /// the sitemap index points at its child sitemaps.
     pub api: String,
+    /// How many URLs a child sitemap lists (`DISPATCH_SITEMAP_PAGE_SIZE`, at most
+    /// [`SITEMAP_PAGE`]; smaller only to test the paging).
+    pub sitemap_page: u64,
 }
 
 impl Default for Site {
@@ -182,6 +188,7 @@ impl Site {
                 .context("DISPATCH_DEFAULT_LANGUAGE")?,
             name: name.trim().to_string(),
             api: DEFAULT_API_BASE.to_string(),
+            sitemap_page: SITEMAP_PAGE,
         })
     }
 

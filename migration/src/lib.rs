@@ -17,6 +17,7 @@ mod m20261129_000010_media;
 mod m20261129_000011_seo;
 mod m20261129_000012_api_keys;
 mod m20261129_000013_preview_links;
+pub mod m20261129_000014_sitemap_index;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_seo::Migration),
             Box::new(m20261129_000012_api_keys::Migration),
             Box::new(m20261129_000013_preview_links::Migration),
+            Box::new(m20261129_000014_sitemap_index::Migration),
         ]
     }
 }

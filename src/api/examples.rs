@@ -67,6 +67,11 @@ pub fn media_file() -> String {
     "w1024.webp".into()
 }
 
+/// A child sitemap's file name.
+pub fn sitemap_file() -> String {
+    "articles-1.xml".into()
+}
+
 impl Example for MediaUpdate {
     fn example() -> Self {
         MediaUpdate {

@@ -20,6 +20,7 @@ pub mod params;
 pub mod previews;
 pub mod publishers;
 pub mod security;
+pub mod sitemaps;
 pub mod spec;
 pub mod tags;
 pub mod upload;
@@ -73,6 +74,8 @@ pub enum ApiTags {
     Feeds,
     /// Liveness and readiness for orchestrators.
     Health,
+    /// Sitemaps for search engines: the index, its children, and the Google News sitemap.
+    Sitemaps,
 }
 
 /// The `meta` of every list.
@@ -196,6 +199,7 @@ pub type Apis = (
     api_keys::ApiKeysApi,
     feeds::FeedsApi,
     health::HealthApi,
+    sitemaps::SitemapsApi,
 );
 
 /// The OpenAPI service with every resource, as served and as written to `openapi.yaml`.
@@ -216,6 +220,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             api_keys::ApiKeysApi,
             feeds::FeedsApi,
             health::HealthApi,
+            sitemaps::SitemapsApi,
         ),
         "Dispatch",
         env!("CARGO_PKG_VERSION"),

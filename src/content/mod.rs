@@ -10,6 +10,7 @@ pub mod media;
 pub mod page;
 pub mod previews;
 pub mod search;
+pub mod sitemaps;
 pub mod slug;
 pub mod taxonomy;
 pub mod text;
@@ -19,6 +20,12 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{DbErr, SqlErr};
 
 use crate::error::ApiError;
+
+/// A response extension: what the response shows changes by the clock alone at
+/// this moment (an article leaving the news sitemap's window), so the response
+/// cache keeps it no longer and tells downstream caches so.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangesAt(pub DateTime<Utc>);
 
 /// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`, which
 /// takes the write lock up front (waiting through the busy timeout) instead of

@@ -1951,6 +1951,20 @@ async fn every_operation_answers_as_the_spec_says() {
         .await;
     c.expect(&app, Call::get(&events), 401).await;
 
+    // The sitemaps: XML documents, a 304 on their tag, a 404 problem past the last page.
+    for path in [
+        "/sitemap.xml",
+        "/sitemaps/articles-1.xml",
+        "/sitemap-news.xml",
+    ] {
+        let served = c.expect(&app, Call::get(path), 200).await;
+        let etag = served.header("etag").unwrap().to_string();
+        c.expect(&app, Call::get(path).header("if-none-match", &etag), 304)
+            .await;
+    }
+    c.expect(&app, Call::get("/sitemaps/articles-9.xml"), 404)
+        .await;
+
     c.sweep(&app).await;
     c.finish();
 }

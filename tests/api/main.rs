@@ -48,6 +48,7 @@ mod receiver;
 mod schema_rules;
 mod seo;
 mod sessions;
+mod sitemaps;
 mod tags;
 mod tokens;
 mod users;

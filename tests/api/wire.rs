@@ -216,6 +216,9 @@ async fn read_routes(app: &TestApp) -> Vec<(String, Option<String>)> {
         ("/health/live".into(), None),
         ("/health/ready".into(), None),
         ("/openapi.json".into(), None),
+        ("/sitemap.xml".into(), None),
+        ("/sitemaps/articles-1.xml".into(), None),
+        ("/sitemap-news.xml".into(), None),
         // Errors too.
         ("/api/v1/articles/no-such-story".into(), None),
         ("/api/v1/articles?limit=x".into(), None),

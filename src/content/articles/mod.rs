@@ -15,7 +15,7 @@ mod write;
 
 pub use changes::{announce_due, record as record_event};
 pub use checks::{ArticleCreate, ArticleUpdate, may_become};
-pub use query::{Filter, Lookup, Sort, get, list, next_public_change};
+pub use query::{Filter, Lookup, Sort, get, list, next_public_change, public};
 pub use relations::{Include, Need, byline, load_ids, with_relations};
 pub use revisions::Snapshot;
 pub use write::{create, create_with_id, find_for_write, trash, update};

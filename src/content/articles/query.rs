@@ -172,6 +172,12 @@ pub(super) fn visible(
     }
 }
 
+/// `query` narrowed to the articles anonymous readers see at `at` (the rule of
+/// [`visible`], for the sitemaps and feeds).
+pub fn public(query: Select<article::Entity>, at: DateTime<Utc>) -> Select<article::Entity> {
+    visible(query, Visibility::Public, at)
+}
+
 fn filtered(
     backend: DbBackend,
     filter: &Filter,
