@@ -50,12 +50,13 @@ impl AppState {
         self.replica.as_ref().unwrap_or(&self.db)
     }
 
-    /// Where a read for `viewer` goes: an anonymous reader's to [`AppState::reader`];
-    /// a signed-in user's to the primary, so they read what they just wrote.
+    /// Where a read for `viewer` goes: an anonymous reader's, and a read-only API key's
+    /// (which writes nothing it would need to read back), to [`AppState::reader`]; a
+    /// signed-in user's to the primary, so they read what they just wrote.
     pub fn db_for(&self, viewer: &Viewer) -> &DatabaseConnection {
         match viewer {
-            Viewer::Anonymous => self.reader(),
-            Viewer::User(_) => &self.db,
+            Viewer::User(p) if p.user_id().is_some() => &self.db,
+            Viewer::Anonymous | Viewer::User(_) => self.reader(),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! - Every operation declares its `security`: `[]` when it is public,
 //!   `[{}, {BearerAuth: []}]` when a token is optional (anonymous first), so that
 //!   tools and Swagger UI draw public operations without a padlock.
-//! - Every operation that takes a bearer documents the 429 of an API key over its
-//!   rate (answered before the operation runs, by `super::security::gate`).
+//! - Every operation of the API documents the 401 of a refused API key and the 429
+//!   of one over its rate (answered before the operation runs, by `super::security::gate`).
 //! - Every request object says `additionalProperties: false`: [`super::body::JsonBody`]
 //!   refuses an unknown field with a 400.
 //! - Request properties carry the rules the domain checks ([`rules`]): the slug
@@ -80,14 +80,13 @@ pub fn yaml_endpoint() -> impl Endpoint + 'static {
 /// Adds what the derives leave out to `doc`, a document poem-openapi wrote.
 pub fn finish(doc: &mut Value) {
     let mut request_schemas = Vec::new();
-    for ops in doc["paths"]
-        .as_object_mut()
-        .into_iter()
-        .flat_map(Map::values_mut)
-    {
+    for (path, ops) in doc["paths"].as_object_mut().into_iter().flatten() {
+        let gated = path.starts_with("/api/");
         for op in ops.as_object_mut().into_iter().flat_map(Map::values_mut) {
             declare_security(op);
-            declare_key_limit(op);
+            if gated {
+                declare_key_refusals(op);
+            }
             for media in op["requestBody"]["content"]
                 .as_object()
                 .into_iter()
@@ -239,22 +238,30 @@ fn declare_security(op: &mut Value) {
     op.insert("security".into(), Value::Array(security));
 }
 
-/// The 429 of an API key over its rate, on an operation that takes a bearer (unless it
-/// documents a 429 of its own, which then says so), before its 503.
-fn declare_key_limit(op: &mut Value) {
-    let takes_bearer = op["security"]
-        .as_array()
-        .is_some_and(|s| s.iter().any(|r| r.get("BearerAuth").is_some()));
+/// What the key gate answers on every operation of the API before the operation
+/// runs (`super::security::gate`): the 401 of an API key that is unknown, revoked,
+/// expired or sent from an origin it does not allow, and the 429 of one over its rate
+/// (unless the operation documents its own, which then says so), in status order.
+fn declare_key_refusals(op: &mut Value) {
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
-    if !takes_bearer || responses.contains_key("429") {
-        return;
-    }
+    let problem = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+    let refused = json!({
+        "description": "An API key was sent that is unknown, revoked or expired, or from an \
+                        origin it does not allow.",
+        "content": problem,
+        "headers": {"WWW-AUTHENTICATE": {
+            "description": "`Bearer`.",
+            "required": true,
+            "deprecated": false,
+            "schema": {"type": "string"},
+        }},
+    });
     let limited = json!({
         "description": "An API key sent more requests than its rate allows; `Retry-After` says \
                         when to try again.",
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": problem,
         "headers": {"RETRY-AFTER": {
             "description": "Seconds to wait before trying again.",
             "required": true,
@@ -262,16 +269,15 @@ fn declare_key_limit(op: &mut Value) {
             "schema": {"type": "integer", "format": "uint64"},
         }},
     });
-    let before: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
-    for (status, response) in before {
-        if status.as_str() > "429" && !responses.contains_key("429") {
-            responses.insert("429".into(), limited.clone());
+    let mut all: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
+    for (status, response) in [("401", refused), ("429", limited)] {
+        if !all.iter().any(|(s, _)| s == status) {
+            all.push((status.to_string(), response));
         }
-        responses.insert(status, response);
     }
-    if !responses.contains_key("429") {
-        responses.insert("429".into(), limited);
-    }
+    // Statuses in order, the default (if any) last, as poem-openapi writes them.
+    all.sort_by(|(a, _), (b, _)| (a == "default", a.as_str()).cmp(&(b == "default", b.as_str())));
+    responses.extend(all);
 }
 
 #[cfg(test)]

@@ -99,7 +99,10 @@ pub fn render(feed: &Feed) -> Result<Vec<u8>, ApiError> {
     }
     let atom = AtomFeed {
         title: Text::plain(feed.title.clone()),
-        id: feed.first_url.clone(),
+        // Permanent: a subject keeps its id when its slug or the API's address moves.
+        id: feed
+            .subject
+            .map_or_else(|| feed.home_url.clone(), |id| format!("urn:uuid:{id}")),
         updated: fixed(feed.updated),
         subtitle: Some(Text::plain(feed.description.clone())),
         generator: Some(Generator {
