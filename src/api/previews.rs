@@ -259,7 +259,8 @@ impl PreviewsApi {
         require(&auth.0, Action::PreviewLink)?;
         let lifetime = previews::lifetime(body.0.unwrap_or_default().expires_in)?;
         let at = state.clock.now();
-        let claims = previews::create(&state.db, &id_or_slug.0, auth.0.user_id(), at, lifetime).await?;
+        let claims =
+            previews::create(&state.db, &id_or_slug.0, auth.0.user_id(), at, lifetime).await?;
         let token = state.previews.sign(&claims);
         tracing::info!(
             article = %claims.article_id,

@@ -246,7 +246,8 @@ fn declare_key_refusals(op: &mut Value) {
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
-    let problem = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+    let problem =
+        json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
     let refused = json!({
         "description": "An API key was sent that is unknown, revoked or expired, or from an \
                         origin it does not allow.",
