@@ -170,14 +170,9 @@ pub struct Feed {
     pub items: Vec<Item>,
 }
 
-/// Text as XML 1.0 may carry it: without the control characters it forbids (all
-/// below U+0020 but tab, line feed and carriage return) and U+FFFE, U+FFFF.
+/// Text as XML 1.0 may carry it (see [`crate::wire::xml_char`]).
 pub fn xml_text(text: &str) -> String {
-    text.chars()
-        .filter(|c| {
-            matches!(c, '\t' | '\n' | '\r') || (*c >= ' ' && *c != '\u{FFFE}' && *c != '\u{FFFF}')
-        })
-        .collect()
+    text.chars().filter(|c| crate::wire::xml_char(*c)).collect()
 }
 
 /// The subject of a feed, found by slug (or id).
